@@ -1,0 +1,52 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+
+.PHONY: install run test check lint protos proto-check proto-baseline backends-up backends-down backends-status clean
+
+# A virtualenv with exactly the locked dependencies (uv.lock) and the project installed.
+$(VENV)/.installed: pyproject.toml uv.lock
+	@test -x $(BIN)/uv || { python3 -m venv $(VENV) && $(BIN)/pip install -q uv==$(UV_VERSION); }
+	$(BIN)/uv sync --frozen
+	@touch $@
+
+install: $(VENV)/.installed
+
+## run: the whole system, embedded (SQLite, in-process search, no external servers)
+run: install
+	$(BIN)/cinema up
+
+## test: contracts, lint, types, then the full suite against real backend servers
+test: install check backends-up
+	source $${CINEMA_BACKENDS_STATE:-/tmp/cinema-backends}/env && $(BIN)/python -m pytest
+
+check: install proto-check lint
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+protos: install
+	$(BIN)/python scripts/protos.py gen
+
+proto-check: install
+	$(BIN)/python scripts/protos.py check
+
+# Only on purpose: accepts the current contract as the new baseline for `buf breaking`.
+proto-baseline: install
+	$(BIN)/python scripts/protos.py baseline
+
+backends-up:
+	scripts/backends.sh up
+
+backends-down:
+	scripts/backends.sh down
+
+backends-status:
+	scripts/backends.sh status
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

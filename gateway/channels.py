@@ -1,0 +1,33 @@
+"""One grpc.aio channel per distinct target, looked up by service full name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import grpc
+
+
+class ChannelPool:
+    """Channels for the services the gateway exposes; open and close them with the app."""
+
+    def __init__(self, targets: Mapping[str, str] | str, services: Iterable[str]) -> None:
+        if isinstance(targets, str):
+            self._targets = dict.fromkeys(services, targets)
+        else:
+            self._targets = dict(targets)
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    def serves(self, service: str) -> bool:
+        return service in self._targets
+
+    def open(self) -> None:
+        for target in set(self._targets.values()):
+            self._channels[target] = grpc.aio.insecure_channel(target)
+
+    async def close(self) -> None:
+        channels, self._channels = list(self._channels.values()), {}
+        for channel in channels:
+            await channel.close()
+
+    def channel(self, service: str) -> grpc.aio.Channel:
+        return self._channels[self._targets[service]]

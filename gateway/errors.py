@@ -1,0 +1,122 @@
+"""gRPC status -> HTTP status and the `{code, message, details}` error body."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+from google.protobuf.any_pb2 import Any as AnyProto
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from gateway.transcode import FieldViolation
+
+logger = logging.getLogger(__name__)
+
+# google.rpc code mapping, except INVALID_ARGUMENT -> 422 (a project decision).
+HTTP_STATUS_BY_CODE: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.OK: 200,
+    grpc.StatusCode.CANCELLED: 499,
+    grpc.StatusCode.UNKNOWN: 500,
+    grpc.StatusCode.INVALID_ARGUMENT: 422,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.INTERNAL: 500,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DATA_LOSS: 500,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+}
+
+# Messages of these codes may carry internals (exception text, peer addresses): never relay.
+_GENERIC_MESSAGES = {
+    grpc.StatusCode.UNKNOWN: "internal error",
+    grpc.StatusCode.INTERNAL: "internal error",
+    grpc.StatusCode.DATA_LOSS: "internal error",
+    grpc.StatusCode.UNAVAILABLE: "service unavailable",
+}
+
+
+@dataclass(frozen=True)
+class HttpError:
+    """An error ready to send: status, headers and the JSON body."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def from_rpc_error(error: grpc.aio.AioRpcError, request_id: str) -> HttpError:
+    """Map a failed call, with its `grpc-status-details-bin` details, to an HTTP error."""
+    code = error.code()
+    details = _rich_details(error, request_id)
+    message = _GENERIC_MESSAGES.get(code)
+    if message is None:
+        message = error.details() or ""
+    elif code != grpc.StatusCode.UNAVAILABLE:
+        logger.error("upstream %s (request %s): %s", code.name, request_id, error.details())
+        details = []
+    headers = _retry_after(details)
+    body = {"code": code.name, "message": message, "details": [_render_any(d) for d in details]}
+    return HttpError(HTTP_STATUS_BY_CODE.get(code, 500), body, headers)
+
+
+def from_violation(violation: FieldViolation) -> HttpError:
+    """A request the gateway could not map: the same body as INVALID_ARGUMENT from a service."""
+    bad_request = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(
+                field=violation.field, description=violation.description
+            )
+        ]
+    )
+    detail = AnyProto()
+    detail.Pack(bad_request)
+    body = {
+        "code": grpc.StatusCode.INVALID_ARGUMENT.name,
+        "message": str(violation),
+        "details": [_render_any(detail)],
+    }
+    return HttpError(HTTP_STATUS_BY_CODE[grpc.StatusCode.INVALID_ARGUMENT], body)
+
+
+def internal_error() -> HttpError:
+    """An unexpected failure inside the gateway; the cause is logged, never sent."""
+    body = {"code": grpc.StatusCode.INTERNAL.name, "message": "internal error", "details": []}
+    return HttpError(500, body)
+
+
+def _rich_details(error: grpc.aio.AioRpcError, request_id: str) -> list[AnyProto]:
+    try:
+        status: status_pb2.Status | None = rpc_status.from_call(error)
+    except ValueError:
+        logger.warning("inconsistent grpc-status-details-bin (request %s)", request_id)
+        return []
+    return list(status.details) if status is not None else []
+
+
+def _render_any(detail: AnyProto) -> dict[str, Any]:
+    try:
+        return json_format.MessageToDict(detail, preserving_proto_field_name=False)
+    except TypeError:
+        # A detail type this process does not know: still say what it was.
+        return {"@type": detail.type_url}
+
+
+def _retry_after(details: list[AnyProto]) -> dict[str, str]:
+    for detail in details:
+        retry_info = error_details_pb2.RetryInfo()
+        if detail.Unpack(retry_info):
+            delay = retry_info.retry_delay.seconds + retry_info.retry_delay.nanos / 1e9
+            return {"Retry-After": str(max(0, math.ceil(delay)))}
+    return {}

@@ -1,0 +1,35 @@
+"""What the gateway passes on to the services: credentials, request id, the client's identity."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from starlette.requests import Request
+
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def request_id(request: Request) -> str:
+    """The client's request id when it is sane, else a new one."""
+    supplied = request.headers.get(REQUEST_ID_HEADER, "")
+    return supplied if _REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+
+
+def outgoing_metadata(request: Request, request_id: str) -> tuple[tuple[str, str], ...]:
+    """gRPC metadata for the upstream call."""
+    metadata = [(REQUEST_ID_HEADER, request_id)]
+    authorization = request.headers.get("authorization")
+    if authorization:
+        metadata.append(("authorization", authorization))
+    user_agent = request.headers.get("user-agent")
+    if user_agent:
+        metadata.append(("x-forwarded-user-agent", user_agent))
+    forwarded_for = [request.headers.get("x-forwarded-for", "").strip()]
+    if request.client is not None:
+        forwarded_for.append(request.client.host)
+    chain = ", ".join(hop for hop in forwarded_for if hop)
+    if chain:
+        metadata.append(("x-forwarded-for", chain))
+    return tuple(metadata)

@@ -1,0 +1,166 @@
+"""Routes built from `google.api.http` rules: one generic handler per binding."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+import grpc
+from fastapi.routing import APIRoute
+from google.protobuf import message_factory
+from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+from google.protobuf.message import Message
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gateway import errors
+from gateway.channels import ChannelPool
+from gateway.forwarding import REQUEST_ID_HEADER, outgoing_metadata, request_id
+from gateway.httprule import Binding, method_bindings, success_code
+from gateway.openapi import operation_extra
+from gateway.transcode import FieldViolation, build_request, render_response
+
+logger = logging.getLogger(__name__)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    """Deadlines for upstream calls, in seconds (`None`: no deadline)."""
+
+    unary_timeout: float | None = 10.0
+    stream_timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class RpcBinding:
+    """One HTTP binding of one RPC, with what its handler needs."""
+
+    method: MethodDescriptor
+    binding: Binding
+    index: int
+
+    @property
+    def rpc_path(self) -> str:
+        return f"/{self.method.containing_service.full_name}/{self.method.name}"
+
+    def route(self, pool: ChannelPool, settings: CallSettings) -> APIRoute:
+        handler = _streaming_handler if self.method.server_streaming else _unary_handler
+        method = self.method
+        return APIRoute(
+            self.binding.path.starlette_path,
+            handler(self, pool, settings),
+            methods=[self.binding.verb],
+            name=f"{method.containing_service.name}_{method.name}",
+            # Additional bindings get a suffix: operation ids must be unique.
+            operation_id=f"{method.containing_service.name}_{method.name}"
+            + (f"_{self.index}" if self.index else ""),
+            summary=method.name,
+            description=f"RPC `{method.full_name}`.",
+            tags=[method.containing_service.full_name],
+            status_code=success_code(method),
+            response_class=EventSourceResponse if method.server_streaming else JSONResponse,
+            openapi_extra=operation_extra(method, self.binding),
+        )
+
+
+def rpc_bindings(services: Iterable[ServiceDescriptor]) -> list[RpcBinding]:
+    """Bindings of every client-callable RPC, most literal paths first so they win."""
+    bindings = [
+        RpcBinding(method, binding, index)
+        for service in services
+        for method in service.methods
+        if not method.client_streaming
+        for index, binding in enumerate(method_bindings(method))
+    ]
+    return sorted(bindings, key=lambda rpc: rpc.binding.path.sort_key)
+
+
+def _unary_handler(rpc: RpcBinding, pool: ChannelPool, settings: CallSettings) -> Endpoint:
+    request_class = message_factory.GetMessageClass(rpc.method.input_type)
+    response_class = message_factory.GetMessageClass(rpc.method.output_type)
+    status = success_code(rpc.method)
+
+    async def handle(request: Request) -> Response:
+        call_id = request_id(request)
+        try:
+            message = await _request_message(request, rpc.binding, request_class)
+            call = pool.channel(rpc.method.containing_service.full_name).unary_unary(
+                rpc.rpc_path,
+                request_serializer=request_class.SerializeToString,
+                response_deserializer=response_class.FromString,
+            )
+            reply = await call(
+                message,
+                metadata=outgoing_metadata(request, call_id),
+                timeout=settings.unary_timeout,
+            )
+            body = render_response(reply, rpc.binding.response_body)
+            return JSONResponse(body, status_code=status, headers={REQUEST_ID_HEADER: call_id})
+        except Exception as error:
+            return _error_response(_http_error(error, rpc, call_id), call_id)
+
+    return handle
+
+
+def _streaming_handler(rpc: RpcBinding, pool: ChannelPool, settings: CallSettings) -> Endpoint:
+    request_class = message_factory.GetMessageClass(rpc.method.input_type)
+    response_class = message_factory.GetMessageClass(rpc.method.output_type)
+
+    async def handle(request: Request) -> Response:
+        call_id = request_id(request)
+        try:
+            message = await _request_message(request, rpc.binding, request_class)
+        except Exception as error:
+            return _error_response(_http_error(error, rpc, call_id), call_id)
+        open_stream = pool.channel(rpc.method.containing_service.full_name).unary_stream(
+            rpc.rpc_path,
+            request_serializer=request_class.SerializeToString,
+            response_deserializer=response_class.FromString,
+        )
+        metadata = outgoing_metadata(request, call_id)
+
+        async def events() -> AsyncIterator[ServerSentEvent]:
+            call = open_stream(message, metadata=metadata, timeout=settings.stream_timeout)
+            try:
+                async for reply in call:
+                    yield ServerSentEvent(
+                        data=json.dumps(render_response(reply, rpc.binding.response_body))
+                    )
+            except Exception as error:
+                failure = _http_error(error, rpc, call_id)
+                yield ServerSentEvent(data=json.dumps(failure.body), event="error")
+            finally:
+                # A no-op once the stream has ended; stops the upstream call on disconnect.
+                call.cancel()
+
+        return EventSourceResponse(events(), headers={REQUEST_ID_HEADER: call_id})
+
+    return handle
+
+
+async def _request_message(
+    request: Request, binding: Binding, request_class: type[Message]
+) -> Message:
+    message = request_class()
+    body = await request.body() if binding.body else b""
+    build_request(message, binding, request.path_params, request.query_params.multi_items(), body)
+    return message
+
+
+def _http_error(error: Exception, rpc: RpcBinding, call_id: str) -> errors.HttpError:
+    if isinstance(error, FieldViolation):
+        return errors.from_violation(error)
+    if isinstance(error, grpc.aio.AioRpcError):
+        return errors.from_rpc_error(error, call_id)
+    logger.exception("gateway failure in %s (request %s)", rpc.rpc_path, call_id, exc_info=error)
+    return errors.internal_error()
+
+
+def _error_response(error: errors.HttpError, call_id: str) -> JSONResponse:
+    headers = {**error.headers, REQUEST_ID_HEADER: call_id}
+    return JSONResponse(error.body, status_code=error.status, headers=headers)

@@ -1,0 +1,1 @@
+"""The auth service: users, passwords, tokens, login history, signing keys."""

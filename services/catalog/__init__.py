@@ -1,0 +1,1 @@
+"""The catalog service: films, genres, persons; search; title matching."""

@@ -1,0 +1,1 @@
+"""The service kit: what every Cinema gRPC server shares (bootstrap, interceptors, config)."""

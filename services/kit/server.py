@@ -1,0 +1,117 @@
+"""gRPC server bootstrap: services, health, reflection, interceptors, graceful shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+import structlog
+from google.protobuf import json_format
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+
+from cinema.auth.v1 import auth_pb2, auth_pb2_grpc
+from services.kit import clients
+from services.kit.interceptors import (
+    AccessPolicy,
+    AuthInterceptor,
+    ErrorInterceptor,
+    LoggingInterceptor,
+    MetricsInterceptor,
+)
+from services.kit.tokens import TokenVerifier
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service as the server hosts it."""
+
+    name: str  # full protobuf name, e.g. "cinema.likes.v1.LikesService"
+    register: Callable[[grpc.aio.Server], None]  # adds the servicer to a server
+    access: AccessPolicy
+    on_stop: Callable[[], Awaitable[None]] | None = None  # closes stores, stops workers
+    workers: Sequence[Callable[[], Awaitable[None]]] = field(default=())
+
+
+class GrpcServer:
+    """Hosts a set of services on one port with the kit's interceptors."""
+
+    def __init__(
+        self, services: Sequence[ServiceSpec], verifier: TokenVerifier, host: str, port: int
+    ) -> None:
+        self._services = list(services)
+        self._health = health_aio.HealthServicer()
+        self._server = grpc.aio.server(
+            interceptors=[
+                LoggingInterceptor(),
+                MetricsInterceptor(),
+                ErrorInterceptor(),
+                AuthInterceptor(verifier, AccessPolicy.merge(s.access for s in services)),
+            ],
+            options=[("grpc.so_reuseport", 0)],
+        )
+        for service in self._services:
+            service.register(self._server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        names = [s.name for s in self._services]
+        reflection.enable_server_reflection(
+            [
+                *names,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            self._server,
+        )
+        self.address = f"{host}:{port}"
+        self.port = self._server.add_insecure_port(self.address)
+        if self.port == 0:
+            raise OSError(f"cannot bind gRPC server to {self.address}")
+        self.address = f"{host}:{self.port}"
+
+    async def start(self) -> None:
+        await self._server.start()
+        for service in self._services:
+            await self._health.set(service.name, health_pb2.HealthCheckResponse.SERVING)
+        await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
+        log.info(
+            "grpc_server_started", address=self.address, services=[s.name for s in self._services]
+        )
+
+    async def stop(self, grace: float) -> None:
+        """Report NOT_SERVING, let in-flight RPCs finish within ``grace``, close stores."""
+        await self._health.enter_graceful_shutdown()
+        await self._server.stop(grace)
+        for service in self._services:
+            if service.on_stop is not None:
+                await service.on_stop()
+        log.info("grpc_server_stopped", address=self.address)
+
+    async def wait_for_termination(self) -> None:
+        await self._server.wait_for_termination()
+
+
+class GrpcJwksSource:
+    """Fetches the auth service's JWKS over gRPC, the same call every service makes.
+
+    The channel opens on first use: in the embedded stack the auth service is this very
+    server, whose port is known only once it is bound.
+    """
+
+    def __init__(self, target: Callable[[], str]) -> None:
+        self._target = target
+        self._channel: grpc.aio.Channel | None = None
+
+    async def __call__(self) -> dict[str, object]:
+        if self._channel is None:
+            self._channel = clients.channel(self._target())
+        stub = auth_pb2_grpc.AuthServiceStub(self._channel)
+        response = await stub.GetJwks(auth_pb2.GetJwksRequest(), timeout=5.0)
+        return json_format.MessageToDict(response, preserving_proto_field_name=True)
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()

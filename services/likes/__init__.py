@@ -1,0 +1,1 @@
+"""The likes service: likes/dislikes, "not interested", "more like this", the event log."""

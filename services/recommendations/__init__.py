@@ -1,0 +1,1 @@
+"""The recommendation service: per-user lists, similar films, the refresh pipeline."""

@@ -1,0 +1,144 @@
+"""Running the system: the embedded stack (everything in one process) and single services.
+
+The embedded stack hosts all four services on one gRPC port, the REST gateway on one
+HTTP port, and the background workers, on the embedded default stores. ``cinema serve``
+runs one of them alone, the way production deploys them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+import uvicorn
+from prometheus_client import make_asgi_app, start_http_server
+
+from gateway.app import create_app
+from services.auth import service as auth_service
+from services.auth.keys import KeyRing, new_signing_key
+from services.catalog import service as catalog_service
+from services.kit.config import Settings
+from services.kit.server import GrpcJwksSource, GrpcServer, ServiceSpec
+from services.kit.tokens import JwksCache, TokenVerifier
+from services.likes import service as likes_service
+from services.recommendations import service as recommendations_service
+
+log = structlog.get_logger(__name__)
+
+SERVICES = ("auth", "catalog", "likes", "recommendations")
+
+
+@dataclass
+class Runtime:
+    """What the services of one process share."""
+
+    settings: Settings
+    keys: KeyRing
+
+
+def _spec(name: str, runtime: Runtime) -> ServiceSpec:
+    factories: dict[str, Callable[[], ServiceSpec]] = {
+        "auth": lambda: auth_service.create(runtime.keys),
+        "catalog": catalog_service.create,
+        "likes": likes_service.create,
+        "recommendations": recommendations_service.create,
+    }
+    return factories[name]()
+
+
+class Stack:
+    """A set of services on one gRPC port, optionally with the gateway; start, then stop."""
+
+    def __init__(self, settings: Settings, services: tuple[str, ...], gateway: bool) -> None:
+        self.settings = settings
+        self.runtime = Runtime(settings, KeyRing([new_signing_key(datetime.now(UTC))]))
+        self._services = services
+        self._gateway = gateway
+        self._jwks = GrpcJwksSource(lambda: settings.auth_target)
+        self._grpc: GrpcServer | None = None
+        self._http: uvicorn.Server | None = None
+        self._http_task: asyncio.Task[None] | None = None
+        self.grpc_address = ""
+        self.http_address = ""
+
+    async def start(self) -> None:
+        settings = self.settings
+        if self._services:
+            # Port 0 means "pick one": bind first, then point our own targets at it.
+            verifier = TokenVerifier(
+                JwksCache(self._jwks, settings.jwks_refresh_seconds),
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+            )
+            specs = [_spec(name, self.runtime) for name in self._services]
+            self._grpc = GrpcServer(specs, verifier, settings.grpc_host, settings.grpc_port)
+            self.grpc_address = self._grpc.address
+            if settings.grpc_port == 0:
+                self._point_targets_at(self.grpc_address)
+            await self._grpc.start()
+        if self._gateway:
+            await self._start_gateway()
+
+    def _point_targets_at(self, address: str) -> None:
+        for name in SERVICES:
+            if getattr(self.settings, f"{name}_target").endswith(":0"):
+                setattr(self.settings, f"{name}_target", address)
+
+    async def _start_gateway(self) -> None:
+        settings = self.settings
+        app = create_app(
+            {
+                auth_service.NAME: settings.auth_target,
+                catalog_service.NAME: settings.catalog_target,
+                likes_service.NAME: settings.likes_target,
+                recommendations_service.NAME: settings.recommendations_target,
+            }
+        )
+        app.mount("/metrics", make_asgi_app())
+        config = uvicorn.Config(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            lifespan="on",
+            # The gateway is the edge: it appends the peer to X-Forwarded-For itself.
+            proxy_headers=False,
+        )
+        self._http = uvicorn.Server(config)
+        self._http_task = asyncio.create_task(self._http.serve())
+        while not self._http.started:
+            if self._http_task.done():
+                await self._http_task
+                raise OSError(
+                    f"gateway failed to start on {settings.http_host}:{settings.http_port}"
+                )
+            await asyncio.sleep(0.02)
+        host, port = self._http.servers[0].sockets[0].getsockname()[:2]
+        self.http_address = f"{host}:{port}"
+
+    async def stop(self) -> None:
+        if self._http is not None and self._http_task is not None:
+            self._http.should_exit = True
+            await self._http_task
+        if self._grpc is not None:
+            await self._grpc.stop(self.settings.shutdown_grace_seconds)
+        await self._jwks.close()
+
+
+async def run_until_signalled(stack: Stack, announce: Callable[[Stack], None]) -> None:
+    """Start ``stack``, announce its addresses, stop gracefully on SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stack.start()
+    announce(stack)
+    if stack.settings.metrics_port and not stack._gateway:
+        start_http_server(stack.settings.metrics_port, addr=stack.settings.grpc_host)
+    await stop.wait()
+    log.info("shutting_down")
+    await stack.stop()

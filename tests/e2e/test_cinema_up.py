@@ -1,0 +1,86 @@
+"""`cinema up` as a user runs it: a process that prints its addresses and answers grpcurl."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+GRPCURL = shutil.which("grpcurl", path=str(Path(sys.executable).parent)) or "grpcurl"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def cinema_up(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    grpc_port, http_port = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "CINEMA_DATA_DIR": str(tmp_path / "data"),
+        "CINEMA_GRPC_PORT": str(grpc_port),
+        "CINEMA_HTTP_PORT": str(http_port),
+    }
+    cinema = Path(sys.executable).parent / "cinema"
+    process = subprocess.Popen(
+        [str(cinema), "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert process.stdout is not None
+    announced = [process.stdout.readline(), process.stdout.readline()]
+    try:
+        assert f"127.0.0.1:{grpc_port}" in announced[0], announced
+        assert f"127.0.0.1:{http_port}" in announced[1], announced
+        yield f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{http_port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, "cinema up did not shut down cleanly"
+
+
+def test_grpcurl_lists_every_service(cinema_up: tuple[str, str]) -> None:
+    grpc_address, _ = cinema_up
+    listed = subprocess.run(
+        [GRPCURL, "-plaintext", grpc_address, "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.split()
+    assert set(listed) >= {
+        "cinema.auth.v1.AuthService",
+        "cinema.catalog.v1.CatalogService",
+        "cinema.likes.v1.LikesService",
+        "cinema.recommendations.v1.RecommendationService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+    }
+
+
+def test_grpcurl_calls_a_public_rpc_without_a_token(cinema_up: tuple[str, str]) -> None:
+    grpc_address, _ = cinema_up
+    reply = subprocess.run(
+        [GRPCURL, "-plaintext", grpc_address, "cinema.auth.v1.AuthService/GetJwks"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    assert re.search(r'"kty":\s*"OKP"', reply), reply
+
+
+def test_gateway_serves_the_jwks_and_the_docs(cinema_up: tuple[str, str]) -> None:
+    _, http_base = cinema_up
+    jwks = httpx.get(f"{http_base}/.well-known/jwks.json", timeout=10)
+    assert jwks.status_code == 200 and jwks.json()["keys"][0]["alg"] == "EdDSA"
+    assert httpx.get(f"{http_base}/docs", timeout=10).status_code == 200
