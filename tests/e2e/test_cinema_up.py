@@ -24,8 +24,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def cinema_up(tmp_path: Path) -> Iterator[tuple[str, str]]:
+@pytest.fixture(scope="module")
+def cinema_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """One `cinema up` process for the module; stopping it with SIGTERM must be clean."""
+    tmp_path = tmp_path_factory.mktemp("cinema-up")
     grpc_port, http_port = _free_port(), _free_port()
     env = {
         **os.environ,
@@ -84,3 +86,13 @@ def test_gateway_serves_the_jwks_and_the_docs(cinema_up: tuple[str, str]) -> Non
     jwks = httpx.get(f"{http_base}/.well-known/jwks.json", timeout=10)
     assert jwks.status_code == 200 and jwks.json()["keys"][0]["alg"] == "EdDSA"
     assert httpx.get(f"{http_base}/docs", timeout=10).status_code == 200
+
+
+def test_metrics_count_the_rpcs_served(cinema_up: tuple[str, str]) -> None:
+    _, http_base = cinema_up
+    httpx.get(f"{http_base}/.well-known/jwks.json", timeout=10)
+    metrics = httpx.get(f"{http_base}/metrics/", timeout=10).text
+    assert (
+        'grpc_server_handled_total{grpc_code="OK",grpc_method="GetJwks",'
+        'grpc_service="cinema.auth.v1.AuthService"}' in metrics
+    )
