@@ -1,3 +1,3 @@
 """Shared fixtures: real backend servers (tests.fixtures.backends) and the embedded stack."""
 
-pytest_plugins = ["tests.fixtures.stack"]
+pytest_plugins = ["tests.fixtures.backends", "tests.fixtures.stack"]
