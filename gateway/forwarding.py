@@ -26,10 +26,8 @@ def outgoing_metadata(request: Request, request_id: str) -> tuple[tuple[str, str
     user_agent = request.headers.get("user-agent")
     if user_agent:
         metadata.append(("x-forwarded-user-agent", user_agent))
-    forwarded_for = [request.headers.get("x-forwarded-for", "").strip()]
+    # The gateway is the edge: the client's own X-Forwarded-For is not evidence of
+    # anything, so the services get exactly the address this connection came from.
     if request.client is not None:
-        forwarded_for.append(request.client.host)
-    chain = ", ".join(hop for hop in forwarded_for if hop)
-    if chain:
-        metadata.append(("x-forwarded-for", chain))
+        metadata.append(("x-forwarded-for", request.client.host))
     return tuple(metadata)

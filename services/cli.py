@@ -6,8 +6,12 @@ import argparse
 import asyncio
 import sys
 
+from etl import cli as etl_cli
+from services.auth.credentials import issue_service_token
 from services.kit.config import Settings
+from services.kit.errors import CinemaError
 from services.kit.logs import configure_logging
+from services.recommendations.evaluation import cli as eval_cli
 from services.stack import SERVICES, Stack, run_until_signalled
 
 
@@ -30,6 +34,18 @@ def _serve(settings: Settings, name: str) -> Stack:
     return Stack(settings, (name,), gateway=False)
 
 
+def _issue_service_token(settings: Settings, name: str) -> int:
+    # Only the token goes to stdout: `export CINEMA_SERVICE_TOKEN=$(cinema auth ...)`.
+    try:
+        token, expires = asyncio.run(issue_service_token(settings, name))
+    except CinemaError as error:
+        print(f"cinema: {error.message}", file=sys.stderr)
+        return 2
+    print(token)
+    print(f"service token for {name!r} expires {expires.isoformat()}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cinema", description="Cinema recommendation service.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -38,10 +54,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve = commands.add_parser("serve", help="run one service alone (production entry point)")
     serve.add_argument("service", choices=[*SERVICES, "gateway"])
+    auth = commands.add_parser("auth", help="manage credentials in the auth store")
+    auth_commands = auth.add_subparsers(dest="auth_command", required=True)
+    issue = auth_commands.add_parser(
+        "issue-service-token",
+        help="print an access token with the `service` role (for CINEMA_SERVICE_TOKEN)",
+    )
+    issue.add_argument("--name", required=True, help="the service, e.g. recommendations")
+    etl_cli.add_commands(commands)
+    eval_cli.add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command == "eval":  # offline, needs no settings or stores
+        return eval_cli.run(args)
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
+    if args.command == "etl":
+        return etl_cli.run(args, settings)
+    if args.command == "auth":
+        return _issue_service_token(settings, args.name)
     stack = _up(settings) if args.command == "up" else _serve(settings, args.service)
     try:
         asyncio.run(run_until_signalled(stack, _announce))

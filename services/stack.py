@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,9 +17,12 @@ import structlog
 import uvicorn
 from prometheus_client import make_asgi_app, start_http_server
 
+from etl.pipeline import load_demo_if_empty
 from gateway.app import create_app
 from services.auth import service as auth_service
-from services.auth.keys import KeyRing, new_signing_key
+from services.auth.accounts import Accounts
+from services.auth.keys import KeyRing
+from services.auth.store import AuthStore
 from services.catalog import service as catalog_service
 from services.kit.config import Settings
 from services.kit.server import GrpcJwksSource, GrpcServer, ServiceSpec
@@ -32,41 +35,94 @@ log = structlog.get_logger(__name__)
 SERVICES = ("auth", "catalog", "likes", "recommendations")
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class Runtime:
     """What the services of one process share."""
 
     settings: Settings
+    #: The auth service's signing keys; filled from the auth store when it opens.
     keys: KeyRing
+    clock: Callable[[], datetime] = utc_now
+    accounts: Accounts | None = None
+    auth_store: AuthStore | None = None
+    #: The likes service, built once its store is open.
+    likes: ServiceSpec | None = None
+
+    def auth(self) -> ServiceSpec:
+        if self.accounts is None or self.auth_store is None:
+            raise RuntimeError("the auth store is not open")
+        return auth_service.create(self.accounts, self.auth_store)
+
+    def likes_service(self) -> ServiceSpec:
+        if self.likes is None:
+            raise RuntimeError("the likes store is not open")
+        return self.likes
 
 
 def _spec(name: str, runtime: Runtime) -> ServiceSpec:
     factories: dict[str, Callable[[], ServiceSpec]] = {
-        "auth": lambda: auth_service.create(runtime.keys),
-        "catalog": catalog_service.create,
-        "likes": likes_service.create,
+        "auth": runtime.auth,
+        "catalog": lambda: catalog_service.create(runtime.settings),
+        "likes": runtime.likes_service,
         "recommendations": recommendations_service.create,
     }
     return factories[name]()
 
 
+async def _load_demo_catalog(settings: Settings) -> None:
+    """First start on an empty catalog: load the bundled demo films through the ETL."""
+    report = await load_demo_if_empty(settings)
+    if report is not None:
+        log.info("demo_catalog_loaded", films=report.counts["film_work"]["inserted"])
+
+
+async def _supervised(service: str, worker: Callable[[], Awaitable[None]]) -> None:
+    """Runs a background worker; a crash is logged, not lost in an unawaited task."""
+    try:
+        await worker()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("worker_failed", service=service)
+
+
 class Stack:
     """A set of services on one gRPC port, optionally with the gateway; start, then stop."""
 
-    def __init__(self, settings: Settings, services: tuple[str, ...], gateway: bool) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        services: tuple[str, ...],
+        gateway: bool,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.settings = settings
-        self.runtime = Runtime(settings, KeyRing([new_signing_key(datetime.now(UTC))]))
+        self.runtime = Runtime(settings, KeyRing(), clock)
         self._services = services
         self._gateway = gateway
         self._jwks = GrpcJwksSource(lambda: settings.auth_target)
         self._grpc: GrpcServer | None = None
         self._http: uvicorn.Server | None = None
         self._http_task: asyncio.Task[None] | None = None
+        self._workers: list[asyncio.Task[None]] = []
         self.grpc_address = ""
         self.http_address = ""
 
     async def start(self) -> None:
         settings = self.settings
+        if "auth" in self._services:
+            runtime = self.runtime
+            runtime.accounts, runtime.auth_store = await auth_service.open_accounts(
+                settings, runtime.keys, runtime.clock
+            )
+        if "likes" in self._services:
+            self.runtime.likes = await likes_service.open_service(settings, self.runtime.clock)
+        if "catalog" in self._services and settings.demo_catalog:
+            await _load_demo_catalog(settings)
         if self._services:
             # Port 0 means "pick one": bind first, then point our own targets at it.
             verifier = TokenVerifier(
@@ -80,6 +136,11 @@ class Stack:
             if settings.grpc_port == 0:
                 self._point_targets_at(self.grpc_address)
             await self._grpc.start()
+            self._workers = [
+                asyncio.create_task(_supervised(spec.name, worker))
+                for spec in specs
+                for worker in spec.workers
+            ]
         if self._gateway:
             await self._start_gateway()
 
@@ -124,6 +185,10 @@ class Stack:
         if self._http is not None and self._http_task is not None:
             self._http.should_exit = True
             await self._http_task
+        # Workers stop before the stores they use close (on_stop, inside the gRPC stop).
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
         if self._grpc is not None:
             await self._grpc.stop(self.settings.shutdown_grace_seconds)
         await self._jwks.close()

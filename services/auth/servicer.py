@@ -1,25 +1,128 @@
-"""gRPC servicer of cinema.auth.v1.AuthService.
-
-Implemented so far: GetJwks. Accounts and tokens (Register, Login, Refresh, Logout,
-GetMe, ListLoginHistory) answer UNIMPLEMENTED until the auth issue lands.
-"""
+"""gRPC servicer of cinema.auth.v1.AuthService: requests in, use cases, responses out."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeAlias
 
 import grpc
-from google.protobuf import json_format
+from google.protobuf import json_format, timestamp_pb2
 
 from cinema.auth.v1 import auth_pb2, auth_pb2_grpc
-from services.auth.keys import KeyRing
+from services.auth import rules
+from services.auth.accounts import Accounts, Client, TokenPair
+from services.auth.store import UserAccount
+from services.kit.context import caller
+
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+
+_ROLES = {
+    rules.ROLE_USER: auth_pb2.ROLE_USER,
+    rules.ROLE_ADMIN: auth_pb2.ROLE_ADMIN,
+    rules.ROLE_SERVICE: auth_pb2.ROLE_SERVICE,
+}
+
+
+def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def _user(user: UserAccount) -> auth_pb2.User:
+    return auth_pb2.User(
+        id=user.id,
+        login=user.login,
+        email=user.email or "",
+        roles=[_ROLES[role] for role in user.roles if role in _ROLES],
+        create_time=_timestamp(user.created_at),
+    )
+
+
+def _tokens(pair: TokenPair) -> auth_pb2.TokenPair:
+    return auth_pb2.TokenPair(
+        access_token=pair.access_token,
+        access_token_expire_time=_timestamp(pair.access_expires_at),
+        refresh_token=pair.refresh_token,
+        refresh_token_expire_time=_timestamp(pair.refresh_expires_at),
+        token_type="Bearer",
+    )
+
+
+def _metadata(context: Context, key: str) -> str | None:
+    for entry_key, value in context.invocation_metadata() or ():
+        if entry_key == key:
+            return value if isinstance(value, str) else value.decode()
+    return None
+
+
+def _client(context: Context) -> Client:
+    # The gateway passes the browser's address and user agent in x-forwarded-* metadata.
+    address = rules.client_address(_metadata(context, "x-forwarded-for"), context.peer() or "")
+    agent = _metadata(context, "x-forwarded-user-agent") or _metadata(context, "user-agent")
+    return Client(address=address, user_agent=rules.user_agent(agent))
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    def __init__(self, keys: KeyRing) -> None:
-        self._keys = keys
+    def __init__(self, accounts: Accounts) -> None:
+        self._accounts = accounts
+
+    async def Register(
+        self, request: auth_pb2.RegisterRequest, context: Context
+    ) -> auth_pb2.RegisterResponse:
+        email = request.email if request.HasField("email") else None
+        registration = rules.check_registration(request.login, request.password, email)
+        user = await self._accounts.register(registration)
+        return auth_pb2.RegisterResponse(user=_user(user))
+
+    async def Login(
+        self, request: auth_pb2.LoginRequest, context: Context
+    ) -> auth_pb2.LoginResponse:
+        rules.require(login=request.login, password=request.password)
+        pair, user = await self._accounts.login(request.login, request.password, _client(context))
+        return auth_pb2.LoginResponse(tokens=_tokens(pair), user=_user(user))
+
+    async def Refresh(
+        self, request: auth_pb2.RefreshRequest, context: Context
+    ) -> auth_pb2.RefreshResponse:
+        rules.require(refresh_token=request.refresh_token)
+        pair = await self._accounts.refresh(request.refresh_token)
+        return auth_pb2.RefreshResponse(tokens=_tokens(pair))
+
+    async def Logout(
+        self, request: auth_pb2.LogoutRequest, context: Context
+    ) -> auth_pb2.LogoutResponse:
+        rules.require(refresh_token=request.refresh_token)
+        await self._accounts.logout(request.refresh_token)
+        return auth_pb2.LogoutResponse()
+
+    async def GetMe(
+        self, request: auth_pb2.GetMeRequest, context: Context
+    ) -> auth_pb2.GetMeResponse:
+        user = await self._accounts.user(caller().user_id)
+        return auth_pb2.GetMeResponse(user=_user(user))
+
+    async def ListLoginHistory(
+        self, request: auth_pb2.ListLoginHistoryRequest, context: Context
+    ) -> auth_pb2.ListLoginHistoryResponse:
+        # Whose history comes from the token alone: the request has no user field.
+        size = rules.page_size(request.page_size)
+        before = rules.decode_page_token(request.page_token)
+        page = await self._accounts.login_history(caller().user_id, size, before)
+        return auth_pb2.ListLoginHistoryResponse(
+            events=[
+                auth_pb2.LoginEvent(
+                    login_time=_timestamp(login.login_time),
+                    user_agent=login.user_agent,
+                    peer_address=login.peer_address,
+                )
+                for login in page.logins
+            ],
+            next_page_token=rules.encode_page_token(page.next_cursor),
+        )
 
     async def GetJwks(
-        self, request: auth_pb2.GetJwksRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: auth_pb2.GetJwksRequest, context: Context
     ) -> auth_pb2.GetJwksResponse:
-        return json_format.ParseDict(self._keys.jwks(), auth_pb2.GetJwksResponse())
+        ring = await self._accounts.keys.current()
+        return json_format.ParseDict(ring.jwks(), auth_pb2.GetJwksResponse())

@@ -1,12 +1,15 @@
 """The catalog service as a server hosts it.
 
-Every RPC answers UNIMPLEMENTED (the generated base servicer) until the catalog issue.
 Catalog reads are public: browsing films needs no account.
 """
 
 from __future__ import annotations
 
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from services.catalog.cache import FilmCache, open_cache
+from services.catalog.servicer import CatalogServicer
+from services.catalog.store import CatalogStore, open_store
+from services.kit.config import Settings
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
 
@@ -19,12 +22,24 @@ ACCESS = AccessPolicy(
 )
 
 
-def create() -> ServiceSpec:
-    servicer = catalog_pb2_grpc.CatalogServiceServicer()  # type: ignore[abstract]
+def create(settings: Settings) -> ServiceSpec:
+    store = open_store(settings)
+    cache = open_cache(settings.cache_url, settings.cache_ttl_seconds)
+    return create_with(store, cache)
+
+
+def create_with(store: CatalogStore, cache: FilmCache) -> ServiceSpec:
+    servicer = CatalogServicer(store, cache)
+
+    async def close() -> None:
+        await store.close()
+        await cache.close()
+
     return ServiceSpec(
         name=NAME,
         register=lambda server: catalog_pb2_grpc.add_CatalogServiceServicer_to_server(
             servicer, server
         ),
         access=ACCESS,
+        on_stop=close,
     )

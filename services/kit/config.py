@@ -35,6 +35,30 @@ class Settings(BaseSettings):
     recommendations_dsn: str = Field("", description="Recommendations store.")
     cache_url: str = Field("memory://", description="Cache: memory:// (LRU) or redis://.")
     events_url: str = Field("", description="Event bus: empty (StreamEvents only) or kafka://.")
+    events_topic: str = Field(
+        "cinema.likes.events", description="Kafka topic the likes relay publishes events to."
+    )
+    likes_poll_seconds: float = Field(
+        0.5, gt=0, description="How often likes streams and relays poll for other replicas' events."
+    )
+    likes_relay_lease_seconds: float = Field(
+        10.0, gt=0, description="Lease of the one active outbox (and Kafka) relay per database."
+    )
+    likes_film_cache_seconds: float = Field(
+        300.0, gt=0, description="How long the likes service trusts that a film exists."
+    )
+    likes_missing_film_cache_seconds: float = Field(
+        10.0, ge=0, description="How long the likes service trusts that a film does not exist."
+    )
+    search_index_prefix: str = Field(
+        "cinema_", description="Prefix of the Elasticsearch index names (films, genres, persons)."
+    )
+    cache_ttl_seconds: float = Field(
+        300.0, gt=0, description="How long a cached film is trusted (catalog read-through cache)."
+    )
+    demo_catalog: bool = Field(
+        True, description="Load the bundled demo catalog on `cinema up` when the catalog is empty."
+    )
 
     auth_target: str = Field("", description="gRPC target of the auth service (JWKS).")
     catalog_target: str = Field("", description="gRPC target of the catalog service.")
@@ -48,8 +72,76 @@ class Settings(BaseSettings):
     jwt_audience: str = Field("cinema", description="`aud` of access tokens.")
     access_token_ttl_seconds: int = Field(900, gt=0, description="Access token lifetime.")
     refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, gt=0, description="Refresh lifetime.")
+    service_token_ttl_seconds: int = Field(
+        30 * 24 * 3600, gt=0, description="Lifetime of a service credential (`cinema auth`)."
+    )
+    signing_key_rotation_seconds: int = Field(
+        7 * 24 * 3600, gt=0, description="How long a signing key signs before a new one does."
+    )
+    login_failures_per_login: int = Field(
+        5, gt=0, description="Failed logins per login within the window before throttling."
+    )
+    login_failures_per_address: int = Field(
+        20, gt=0, description="Failed logins per client address within the window."
+    )
+    login_failure_window_seconds: float = Field(
+        300.0, gt=0, description="Sliding window over which failed logins are counted."
+    )
     jwks_refresh_seconds: float = Field(
         300.0, gt=0, description="How long a fetched JWKS is trusted before it is fetched again."
+    )
+
+    gigachat_credentials: str = Field(
+        "",
+        repr=False,
+        description="GigaChat authorization key (base64 client_id:secret); empty: LLM off.",
+    )
+    gigachat_scope: str = Field(
+        "GIGACHAT_API_PERS",
+        pattern="^GIGACHAT_API_(PERS|B2B|CORP)$",
+        description="GigaChat API scope of the authorization key.",
+    )
+    gigachat_model: str = Field("GigaChat", min_length=1, description="GigaChat model name.")
+    gigachat_base_url: str = Field(
+        "https://gigachat.devices.sberbank.ru/api/v1", description="GigaChat REST API base URL."
+    )
+    gigachat_auth_url: str = Field(
+        "https://ngw.devices.sberbank.ru:9443/api/v2/oauth",
+        description="GigaChat OAuth token endpoint.",
+    )
+    gigachat_verify_ssl: bool = Field(True, description="Verify GigaChat's TLS certificates.")
+    gigachat_ca_bundle_file: str = Field(
+        "", description="CA bundle for GigaChat's certificates (the Russian Trusted Root CA)."
+    )
+    gigachat_timeout_seconds: float = Field(
+        30.0, gt=0, description="Timeout of one GigaChat HTTP request."
+    )
+    llm_mode: str = Field(
+        "rerank",
+        pattern="^(generate|rerank|off)$",
+        description="How refreshes use GigaChat: generate titles, rerank local candidates, off.",
+    )
+    llm_max_concurrency: int = Field(2, gt=0, description="GigaChat calls in flight at once.")
+    llm_calls_per_hour: int = Field(
+        120, ge=0, description="GigaChat HTTP calls per hour (sliding window, per process)."
+    )
+    llm_cache_ttl_seconds: float = Field(
+        86400.0, ge=0, description="How long a GigaChat answer for one taste profile is reused."
+    )
+    llm_breaker_failures: int = Field(
+        5, gt=0, description="Consecutive GigaChat failures that open the circuit breaker."
+    )
+    llm_breaker_reset_seconds: float = Field(
+        60.0, gt=0, description="How long the open breaker waits before one trial call."
+    )
+    llm_retry_attempts: int = Field(
+        3, gt=0, description="Attempts per GigaChat call (retries on 429, 5xx, timeouts)."
+    )
+    llm_retry_backoff_seconds: float = Field(
+        0.5, ge=0, description="First retry delay; doubles each retry, with jitter."
+    )
+    llm_retry_max_backoff_seconds: float = Field(
+        8.0, ge=0, description="Longest delay between two GigaChat attempts."
     )
 
     log_level: str = Field("INFO", description="Log level.")

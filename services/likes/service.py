@@ -1,15 +1,24 @@
-"""The likes service as a server hosts it.
+"""The likes service as a server hosts it, with its store and background workers.
 
-Every RPC answers UNIMPLEMENTED (the generated base servicer) until the likes issue.
-GetFilmStats is public (counts, no identities); StreamEvents is internal: only callers with
-the `service` role may read the event log.
+GetFilmStats is public (counts, no identities); StreamEvents is internal: only callers
+with the `service` role may read the event log. The workers relay the store's outbox
+into the log (MongoDB) and, with ``CINEMA_EVENTS_URL=kafka://…``, the log to Kafka.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import partial
+
 from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
+from services.kit.config import Settings, dsn_scheme
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
+from services.likes.films import FilmDirectory
+from services.likes.kafka_relay import KafkaRelay, bootstrap_servers
+from services.likes.servicer import LikesServicer
+from services.likes.store import LikesStore, open_store
 
 NAME = likes_pb2.DESCRIPTOR.services_by_name["LikesService"].full_name
 
@@ -19,10 +28,43 @@ ACCESS = AccessPolicy(
 )
 
 
-def create() -> ServiceSpec:
-    servicer = likes_pb2_grpc.LikesServiceServicer()  # type: ignore[abstract]
+async def open_service(settings: Settings, clock: Callable[[], datetime]) -> ServiceSpec:
+    """Opens the store named by ``CINEMA_LIKES_DSN`` and builds the service on it."""
+    return create_with(await open_store(settings), settings, clock)
+
+
+def create_with(
+    store: LikesStore, settings: Settings, clock: Callable[[], datetime]
+) -> ServiceSpec:
+    films = FilmDirectory(
+        lambda: settings.catalog_target,
+        settings.likes_film_cache_seconds,
+        settings.likes_missing_film_cache_seconds,
+    )
+    servicer = LikesServicer(store, films, clock, settings.likes_poll_seconds)
+    workers: list[Callable[[], Awaitable[None]]] = [
+        partial(store.run_outbox_relay, settings.likes_poll_seconds)
+    ]
+    if settings.events_url:
+        if dsn_scheme(settings.events_url) != "kafka":
+            raise ValueError("CINEMA_EVENTS_URL: only kafka://host:port is supported")
+        relay = KafkaRelay(
+            store,
+            bootstrap_servers(settings.events_url),
+            settings.events_topic,
+            settings.likes_poll_seconds,
+            settings.likes_relay_lease_seconds,
+        )
+        workers.append(relay.run)
+
+    async def close() -> None:
+        await films.close()
+        await store.close()
+
     return ServiceSpec(
         name=NAME,
         register=lambda server: likes_pb2_grpc.add_LikesServiceServicer_to_server(servicer, server),
         access=ACCESS,
+        on_stop=close,
+        workers=workers,
     )

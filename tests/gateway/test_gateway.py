@@ -126,7 +126,7 @@ async def test_nested_body_with_proto_names_reaches_servicer(
     assert request.min_confidence == 0.5
 
 
-async def test_credentials_and_client_identity_reach_servicer_metadata(
+async def test_credentials_and_the_real_client_address_reach_servicer_metadata(
     client: httpx.AsyncClient, received: Received
 ) -> None:
     headers = {
@@ -143,7 +143,8 @@ async def test_credentials_and_client_identity_reach_servicer_metadata(
     assert metadata["authorization"] == "Bearer token-123"
     assert metadata["x-request-id"] == "req-42"
     assert metadata["x-forwarded-user-agent"] == "cinema-web/1.0"
-    assert metadata["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
+    # A client cannot pass itself off as another address.
+    assert metadata["x-forwarded-for"] == "127.0.0.1"
 
 
 async def test_request_id_is_generated_when_absent(

@@ -1,0 +1,79 @@
+"""``cinema etl ...``: import a legacy file, sync the search index, build catalogs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from etl import pipeline
+from etl.demo import write_demo_legacy_file
+from etl.synthetic import generate
+from services.kit.config import Settings
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    etl = commands.add_parser("etl", help="load the catalog: legacy SQLite -> store -> search")
+    etl_commands = etl.add_subparsers(dest="etl_command", required=True)
+    imported = etl_commands.add_parser(
+        "import-sqlite", help="load a legacy SQLite movie database into the configured catalog"
+    )
+    imported.add_argument("path", type=Path)
+    imported.add_argument("--batch-size", type=int, default=1000)
+    etl_commands.add_parser(
+        "sync", help="carry PostgreSQL changes to Elasticsearch (incremental, resumable)"
+    )
+    demo = etl_commands.add_parser("demo", help="load the bundled demo catalog")
+    demo.add_argument(
+        "--write-legacy", type=Path, metavar="PATH", help="only write it as a legacy file"
+    )
+    synthetic = etl_commands.add_parser(
+        "synthetic", help="write a synthetic legacy catalog of any size (for scale tests)"
+    )
+    synthetic.add_argument("path", type=Path)
+    synthetic.add_argument("--films", type=int, default=10_000)
+    synthetic.add_argument("--seed", type=int, default=1)
+
+
+class _Progress:
+    """One line per table, rewritten at most twice a second."""
+
+    def __init__(self) -> None:
+        self._shown = 0.0
+
+    def __call__(self, table: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self._shown < 0.5:
+            return
+        self._shown = now
+        end = "\n" if done >= total else ""
+        print(f"\r{table}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    command = args.etl_command
+    try:
+        if command == "import-sqlite":
+            report = asyncio.run(
+                pipeline.run_import(settings, args.path, _Progress(), args.batch_size)
+            )
+            print(report.render())
+        elif command == "sync":
+            from etl.sync import run_sync
+
+            print(asyncio.run(run_sync(settings)).render())
+        elif command == "demo" and args.write_legacy:
+            films = write_demo_legacy_file(args.write_legacy)
+            print(f"wrote {films} demo films to {args.write_legacy}")
+        elif command == "demo":
+            with_demo = asyncio.run(pipeline.run_demo(settings))
+            print(with_demo.render())
+        else:
+            generate(args.path, args.films, args.seed)
+            print(f"wrote {args.films} synthetic films to {args.path}")
+    except (OSError, ValueError) as error:
+        print(f"cinema etl: {error}", file=sys.stderr)
+        return 1
+    return 0

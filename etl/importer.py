@@ -1,0 +1,174 @@
+"""``cinema etl import-sqlite``: legacy rows -> the catalog's source of truth.
+
+Batched and idempotent: each target row keeps a hash of the record it came from, so
+a second run classifies every row as unchanged and writes nothing. Bad rows (invalid
+values, links to rows that do not exist, duplicate links) are reported and skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from etl.legacy import (
+    TABLES,
+    BadRow,
+    FilmRecord,
+    GenreLinkRecord,
+    GenreRecord,
+    LegacySource,
+    PersonLinkRecord,
+    PersonRecord,
+    Record,
+    parse,
+)
+
+OUTCOMES = ("inserted", "updated", "unchanged", "skipped")
+
+
+class CatalogWriter(Protocol):
+    """A target of the import: the embedded SQLite catalog or PostgreSQL."""
+
+    async def hashes(self, table: str, ids: list[str]) -> dict[str, str]:
+        """The stored record hash of each of these ids that exists."""
+        ...
+
+    async def write(self, table: str, records: list[Record], hashes: dict[str, str]) -> None:
+        """Insert or update ``records`` (one batch, one transaction)."""
+        ...
+
+    async def finish(self, films: set[str], persons: set[str], genres: set[str]) -> set[str]:
+        """Propagate changes (search rows, updated_at of affected films); their ids."""
+        ...
+
+    async def film_count(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+def record_hash(record: Record) -> str:
+    content = json.dumps(dataclasses.asdict(record), default=str, sort_keys=True)
+    return hashlib.sha256(content.encode()).hexdigest()[:32]
+
+
+@dataclass
+class ImportReport:
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    changed_films: set[str] = field(default_factory=set)
+
+    @property
+    def changes(self) -> int:
+        return sum(c["inserted"] + c["updated"] for c in self.counts.values())
+
+    def render(self, max_problems: int = 20) -> str:
+        lines = [f"{'table':<18}" + "".join(f"{o:>11}" for o in OUTCOMES)]
+        for table in TABLES:
+            counts = self.counts.get(table, Counter())
+            lines.append(f"{table:<18}" + "".join(f"{counts[o]:>11}" for o in OUTCOMES))
+        lines.extend(f"skipped: {p}" for p in self.problems[:max_problems])
+        if len(self.problems) > max_problems:
+            lines.append(f"... and {len(self.problems) - max_problems} more skipped rows")
+        lines.append(f"{self.changes} changes, {len(self.changed_films)} films to refresh")
+        return "\n".join(lines)
+
+
+class _Checker:
+    """Cross-row rules: links must point at loaded rows and must not repeat."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, set[str]] = {"genre": set(), "person": set(), "film_work": set()}
+        self._pairs: set[tuple[str, ...]] = set()
+
+    def check(self, record: Record) -> None:
+        if isinstance(record, GenreLinkRecord | PersonLinkRecord):
+            if record.film_work_id not in self.ids["film_work"]:
+                raise BadRow(f"film_work_id {record.film_work_id} does not exist")
+            pair: tuple[str, ...]
+            if isinstance(record, GenreLinkRecord):
+                target, pair = record.genre_id, (record.film_work_id, record.genre_id)
+                if target not in self.ids["genre"]:
+                    raise BadRow(f"genre_id {target} does not exist")
+            else:
+                target = record.person_id
+                pair = (record.film_work_id, record.person_id, record.role)
+                if target not in self.ids["person"]:
+                    raise BadRow(f"person_id {target} does not exist")
+            if pair in self._pairs:
+                raise BadRow("duplicate link")
+            self._pairs.add(pair)
+
+    def accept(self, table: str, record: Record) -> None:
+        if table in self.ids:
+            self.ids[table].add(record.id)
+
+
+def _affected(table: str, records: Iterable[Record], changed: set[str]) -> dict[str, set[str]]:
+    """Which films, persons and genres a batch of changed records touches."""
+    touched: dict[str, set[str]] = {"films": set(), "persons": set(), "genres": set()}
+    for record in records:
+        if record.id not in changed:
+            continue
+        if isinstance(record, FilmRecord):
+            touched["films"].add(record.id)
+        elif isinstance(record, PersonRecord):
+            touched["persons"].add(record.id)
+        elif isinstance(record, GenreRecord):
+            touched["genres"].add(record.id)
+        elif isinstance(record, GenreLinkRecord | PersonLinkRecord):
+            # A new link changes its film's document; the person or genre row is as it was.
+            touched["films"].add(record.film_work_id)
+    return touched
+
+
+async def import_legacy(
+    path: Path,
+    writer: CatalogWriter,
+    batch_size: int = 1000,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportReport:
+    """Load a legacy file into ``writer``; ``progress(table, done, total)`` per batch."""
+    source = LegacySource(path)
+    report, checker = ImportReport(), _Checker()
+    touched: dict[str, set[str]] = {"films": set(), "persons": set(), "genres": set()}
+    try:
+        for table in TABLES:
+            counts = report.counts.setdefault(table, Counter())
+            total, done = source.count(table), 0
+            for rows in source.rows(table, batch_size):
+                valid: list[Record] = []
+                for row in rows:
+                    try:
+                        record = parse(table, row)
+                        checker.check(record)
+                    except BadRow as problem:
+                        counts["skipped"] += 1
+                        report.problems.append(f"{table} {row['id']}: {problem}")
+                        continue
+                    checker.accept(table, record)
+                    valid.append(record)
+                hashes = {r.id: record_hash(r) for r in valid}
+                stored = await writer.hashes(table, list(hashes))
+                changed = [r for r in valid if stored.get(r.id) != hashes[r.id]]
+                counts["inserted"] += sum(1 for r in changed if r.id not in stored)
+                counts["updated"] += sum(1 for r in changed if r.id in stored)
+                counts["unchanged"] += len(valid) - len(changed)
+                if changed:
+                    await writer.write(table, changed, hashes)
+                    for kind, ids in _affected(table, changed, {r.id for r in changed}).items():
+                        touched[kind] |= ids
+                done += len(rows)
+                if progress is not None:
+                    progress(table, done, total)
+        report.changed_films = await writer.finish(
+            touched["films"], touched["persons"], touched["genres"]
+        )
+    finally:
+        source.close()
+    return report

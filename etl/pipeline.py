@@ -1,0 +1,82 @@
+"""The ETL as the CLI and `cinema up` run it, on whatever the settings point at.
+
+Embedded: the legacy file goes into the SQLite catalog (search rows included).
+Production: into PostgreSQL, then ``sync`` carries the changes to Elasticsearch.
+Either way the cached copies of changed films are dropped.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from etl.demo import write_demo_legacy_file
+from etl.importer import CatalogWriter, ImportReport, import_legacy
+from etl.writer_sqlite import SqliteCatalogWriter
+from services.catalog.cache import open_cache
+from services.catalog.store import sqlite_path
+from services.kit.config import Settings, dsn_scheme
+
+Progress = Callable[[str, int, int], None]
+
+
+def is_production(settings: Settings) -> bool:
+    return dsn_scheme(settings.catalog_dsn) == "postgresql"
+
+
+async def open_writer(settings: Settings) -> CatalogWriter:
+    scheme = dsn_scheme(settings.catalog_dsn)
+    if scheme == "sqlite":
+        path = Path(sqlite_path(settings.catalog_dsn))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return await SqliteCatalogWriter.open(str(path))
+    if scheme == "postgresql":
+        from etl.writer_postgres import PostgresCatalogWriter
+
+        return await PostgresCatalogWriter.open(settings.catalog_dsn)
+    raise ValueError(f"CINEMA_CATALOG_DSN: the ETL cannot write to {scheme}://")
+
+
+async def run_import(
+    settings: Settings, path: Path, progress: Progress | None = None, batch_size: int = 1000
+) -> ImportReport:
+    writer = await open_writer(settings)
+    try:
+        report = await import_legacy(path, writer, batch_size, progress)
+    finally:
+        await writer.close()
+    if is_production(settings) and dsn_scheme(settings.search_dsn) in ("http", "https"):
+        from etl.sync import run_sync
+
+        await run_sync(settings)
+    if report.changed_films:
+        cache = open_cache(settings.cache_url, settings.cache_ttl_seconds)
+        try:
+            await cache.invalidate(report.changed_films)
+        finally:
+            await cache.close()
+    return report
+
+
+async def catalog_is_empty(settings: Settings) -> bool:
+    writer = await open_writer(settings)
+    try:
+        return await writer.film_count() == 0
+    finally:
+        await writer.close()
+
+
+async def load_demo_if_empty(settings: Settings) -> ImportReport | None:
+    """Import the bundled demo catalog into an empty catalog; ``None`` if not empty."""
+    if not await catalog_is_empty(settings):
+        return None
+    return await run_demo(settings)
+
+
+async def run_demo(settings: Settings) -> ImportReport:
+    """Import the bundled demo catalog (again: unchanged films stay unchanged)."""
+    with tempfile.TemporaryDirectory(prefix="cinema-demo-") as scratch:
+        legacy = Path(scratch) / "demo-legacy.db"
+        write_demo_legacy_file(legacy)
+        return await run_import(settings, legacy)

@@ -1,0 +1,186 @@
+"""Import target of production: the ``content`` schema in PostgreSQL (source of truth).
+
+Every change sets ``updated_at``; that is what ``cinema etl sync`` follows to carry
+changes to the search index.
+"""
+
+from __future__ import annotations
+
+import asyncpg  # type: ignore[import-untyped]
+
+from etl.legacy import (
+    FilmRecord,
+    GenreLinkRecord,
+    GenreRecord,
+    PersonLinkRecord,
+    PersonRecord,
+    Record,
+)
+from services.catalog.text import fold
+
+SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS content;
+CREATE TABLE IF NOT EXISTS content.film_work (
+    id uuid PRIMARY KEY,
+    title text NOT NULL,
+    sort_title text NOT NULL,
+    description text NOT NULL DEFAULT '',
+    -- YYYY, YYYY-MM or YYYY-MM-DD: legacy rows often know only the year.
+    creation_date text CHECK (creation_date ~ '^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$'),
+    year integer,
+    certificate text NOT NULL DEFAULT '',
+    file_path text NOT NULL DEFAULT '',
+    rating double precision CHECK (rating BETWEEN 0 AND 10),
+    type text NOT NULL CHECK (type IN ('movie', 'tv_show')),
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    etl_hash text
+);
+CREATE INDEX IF NOT EXISTS film_work_updated ON content.film_work (updated_at, id);
+CREATE TABLE IF NOT EXISTS content.genre (
+    id uuid PRIMARY KEY,
+    name text NOT NULL,
+    description text NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    etl_hash text
+);
+CREATE INDEX IF NOT EXISTS genre_updated ON content.genre (updated_at, id);
+CREATE TABLE IF NOT EXISTS content.person (
+    id uuid PRIMARY KEY,
+    full_name text NOT NULL,
+    birth_date text,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    etl_hash text
+);
+CREATE INDEX IF NOT EXISTS person_updated ON content.person (updated_at, id);
+CREATE TABLE IF NOT EXISTS content.genre_film_work (
+    id uuid PRIMARY KEY,
+    film_work_id uuid NOT NULL REFERENCES content.film_work (id) ON DELETE CASCADE,
+    genre_id uuid NOT NULL REFERENCES content.genre (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL,
+    etl_hash text,
+    UNIQUE (film_work_id, genre_id)
+);
+CREATE INDEX IF NOT EXISTS genre_film_work_genre ON content.genre_film_work (genre_id);
+CREATE TABLE IF NOT EXISTS content.person_film_work (
+    id uuid PRIMARY KEY,
+    film_work_id uuid NOT NULL REFERENCES content.film_work (id) ON DELETE CASCADE,
+    person_id uuid NOT NULL REFERENCES content.person (id) ON DELETE CASCADE,
+    role text NOT NULL CHECK (role IN ('actor', 'director', 'writer')),
+    created_at timestamptz NOT NULL,
+    etl_hash text,
+    UNIQUE (film_work_id, person_id, role)
+);
+CREATE INDEX IF NOT EXISTS person_film_work_person ON content.person_film_work (person_id);
+-- Where each stream of `cinema etl sync` stopped: the (updated_at, id) last indexed.
+CREATE TABLE IF NOT EXISTS content.sync_state (
+    stream text PRIMARY KEY,
+    updated_at timestamptz NOT NULL,
+    last_id uuid NOT NULL
+);
+"""
+
+_COLUMNS = {
+    "film_work": (
+        "id", "title", "sort_title", "description", "creation_date", "year", "certificate",
+        "file_path", "rating", "type", "created_at", "etl_hash",
+    ),
+    "genre": ("id", "name", "description", "created_at", "etl_hash"),
+    "person": ("id", "full_name", "birth_date", "created_at", "etl_hash"),
+    "genre_film_work": ("id", "film_work_id", "genre_id", "created_at", "etl_hash"),
+    "person_film_work": ("id", "film_work_id", "person_id", "role", "created_at", "etl_hash"),
+}  # fmt: skip
+_LINKS = ("genre_film_work", "person_film_work")
+
+
+def asyncpg_dsn(dsn: str) -> str:
+    """asyncpg wants ``postgresql://``; the settings may say ``postgresql+asyncpg://``."""
+    scheme, rest = dsn.split("://", 1)
+    return f"{scheme.split('+', 1)[0]}://{rest}"
+
+
+def _row(record: Record, digest: str) -> tuple[object, ...]:
+    if isinstance(record, FilmRecord):
+        date = record.creation_date
+        return (
+            record.id, record.title, fold(record.title), record.description,
+            str(date) if date else None, date.year if date else None, record.certificate,
+            record.file_path, record.rating, str(record.type), record.created_at, digest,
+        )  # fmt: skip
+    if isinstance(record, GenreRecord):
+        return (record.id, record.name, record.description, record.created_at, digest)
+    if isinstance(record, PersonRecord):
+        birth = str(record.birth_date) if record.birth_date else None
+        return (record.id, record.full_name, birth, record.created_at, digest)
+    if isinstance(record, GenreLinkRecord):
+        return (record.id, record.film_work_id, record.genre_id, record.created_at, digest)
+    assert isinstance(record, PersonLinkRecord)
+    return (
+        record.id, record.film_work_id, record.person_id, str(record.role),
+        record.created_at, digest,
+    )  # fmt: skip
+
+
+class PostgresCatalogWriter:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._db = connection
+
+    @classmethod
+    async def open(cls, dsn: str) -> PostgresCatalogWriter:
+        connection = await asyncpg.connect(asyncpg_dsn(dsn))
+        await ensure_schema(connection)
+        return cls(connection)
+
+    async def hashes(self, table: str, ids: list[str]) -> dict[str, str]:
+        rows = await self._db.fetch(
+            f"SELECT id::text, etl_hash FROM content.{table} WHERE id = ANY($1::uuid[])", ids
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def write(self, table: str, records: list[Record], hashes: dict[str, str]) -> None:
+        columns = _COLUMNS[table]
+        values = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        updates = [f"{c} = excluded.{c}" for c in columns if c not in ("id", "created_at")]
+        if table not in _LINKS:
+            updates.append("updated_at = now()")
+        async with self._db.transaction():
+            await self._db.executemany(
+                f"INSERT INTO content.{table} ({', '.join(columns)}) VALUES ({values})"
+                f" ON CONFLICT (id) DO UPDATE SET {', '.join(updates)}",
+                [_row(r, hashes[r.id]) for r in records],
+            )
+
+    async def finish(self, films: set[str], persons: set[str], genres: set[str]) -> set[str]:
+        """Touch every film whose document changed, so that sync re-indexes it."""
+        rows = await self._db.fetch(
+            """
+            SELECT film_work_id::text FROM content.person_film_work
+             WHERE person_id = ANY($1::uuid[])
+            UNION
+            SELECT film_work_id::text FROM content.genre_film_work
+             WHERE genre_id = ANY($2::uuid[])
+            """,
+            list(persons),
+            list(genres),
+        )
+        affected = films | {row[0] for row in rows}
+        await self._db.execute(
+            "UPDATE content.film_work SET updated_at = now() WHERE id = ANY($1::uuid[])",
+            list(affected),
+        )
+        return affected
+
+    async def film_count(self) -> int:
+        return int(await self._db.fetchval("SELECT count(*) FROM content.film_work"))
+
+    async def close(self) -> None:
+        await self._db.close()
+
+
+async def ensure_schema(connection: asyncpg.Connection) -> None:
+    # Concurrent first runs would race on CREATE ... IF NOT EXISTS; serialise them.
+    async with connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock(5105)")
+        await connection.execute(SCHEMA)

@@ -1,0 +1,27 @@
+"""Service credentials issued from the command line, straight against the auth store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.auth.keys import KeyRing
+from services.auth.service import open_accounts
+from services.kit.config import Settings
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def issue_service_token(settings: Settings, name: str) -> tuple[str, datetime]:
+    """A ``service``-role access token for service ``name``, signed with a stored key.
+
+    Running auth services read the stored keys, so they (and every service that fetches
+    their JWKS) accept the token without a restart. Rotating keys stays their job: this
+    signs with the current key and makes one only when the store has none.
+    """
+    accounts, store = await open_accounts(settings, KeyRing(), _utc_now, rotate=False)
+    try:
+        return await accounts.issue_service_token(name)
+    finally:
+        await store.close()

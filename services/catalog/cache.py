@@ -1,0 +1,108 @@
+"""Read-through cache of films (serialized ``Film`` messages), keyed by film id.
+
+``memory://`` is an in-process LRU (embedded); ``redis://`` is shared by every replica,
+and the ETL deletes the keys of the films it changes. Entries also expire after a TTL,
+which bounds staleness where no invalidation can reach (an ETL run in another process
+against the embedded catalog).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+import redis.asyncio as redis
+
+from services.kit.config import dsn_scheme
+
+KEY_PREFIX = "cinema:catalog:film:"
+
+
+class FilmCache(Protocol):
+    async def get_many(self, film_ids: Sequence[str]) -> dict[str, bytes]: ...
+
+    async def put_many(self, films: dict[str, bytes]) -> None: ...
+
+    async def invalidate(self, film_ids: Iterable[str]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryFilmCache:
+    """A bounded LRU with per-entry expiry."""
+
+    def __init__(self, ttl_seconds: float, capacity: int = 10_000) -> None:
+        self._ttl = ttl_seconds
+        self._capacity = capacity
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    async def get_many(self, film_ids: Sequence[str]) -> dict[str, bytes]:
+        now, found = time.monotonic(), {}
+        for film_id in film_ids:
+            entry = self._entries.get(film_id)
+            if entry is None:
+                continue
+            if entry[0] < now:
+                del self._entries[film_id]
+                continue
+            self._entries.move_to_end(film_id)
+            found[film_id] = entry[1]
+        return found
+
+    async def put_many(self, films: dict[str, bytes]) -> None:
+        expires = time.monotonic() + self._ttl
+        for film_id, data in films.items():
+            self._entries[film_id] = (expires, data)
+            self._entries.move_to_end(film_id)
+        while len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+
+    async def invalidate(self, film_ids: Iterable[str]) -> None:
+        for film_id in film_ids:
+            self._entries.pop(film_id, None)
+
+    async def close(self) -> None:
+        self._entries.clear()
+
+
+class RedisFilmCache:
+    def __init__(self, url: str, ttl_seconds: float) -> None:
+        self._redis = redis.Redis.from_url(url)
+        self._ttl = max(1, int(ttl_seconds))
+
+    async def get_many(self, film_ids: Sequence[str]) -> dict[str, bytes]:
+        if not film_ids:
+            return {}
+        values = await self._redis.mget([KEY_PREFIX + i for i in film_ids])
+        found: dict[str, bytes] = {}
+        for film_id, value in zip(film_ids, values, strict=True):
+            if isinstance(value, bytes):
+                found[film_id] = value
+        return found
+
+    async def put_many(self, films: dict[str, bytes]) -> None:
+        if not films:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for film_id, data in films.items():
+                pipe.set(KEY_PREFIX + film_id, data, ex=self._ttl)
+            await pipe.execute()
+
+    async def invalidate(self, film_ids: Iterable[str]) -> None:
+        keys = [KEY_PREFIX + i for i in film_ids]
+        for start in range(0, len(keys), 1000):
+            await self._redis.delete(*keys[start : start + 1000])
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def open_cache(url: str, ttl_seconds: float) -> FilmCache:
+    scheme = dsn_scheme(url)
+    if scheme == "memory":
+        return MemoryFilmCache(ttl_seconds)
+    if scheme in ("redis", "rediss"):
+        return RedisFilmCache(url, ttl_seconds)
+    raise ValueError(f"CINEMA_CACHE_URL: no cache for {scheme}:// (use memory:// or redis://)")

@@ -1,0 +1,197 @@
+"""CatalogService RPCs: validate the request, ask the store (through the cache), map."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+
+import grpc
+
+from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from services.catalog import convert, matching, paging
+from services.catalog.cache import FilmCache
+from services.catalog.model import FilmFilter
+from services.catalog.store import CatalogStore
+from services.kit.errors import InvalidArgument, NotFound
+
+MAX_BATCH_IDS = 500
+MAX_TITLE_QUERIES = 100
+MATCH_CANDIDATES = 20
+
+
+def _uuid(value: str, field: str) -> str:
+    if not value:
+        raise InvalidArgument({field: "is required"})
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as error:
+        raise InvalidArgument({field: "must be a UUID"}) from error
+
+
+def _query(value: str, field: str = "query") -> str:
+    text = value.strip()
+    if not text:
+        raise InvalidArgument({field: "must not be empty"})
+    if len(text) > 200:
+        raise InvalidArgument({field: "must be at most 200 characters"})
+    return text
+
+
+class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
+    def __init__(self, store: CatalogStore, cache: FilmCache) -> None:
+        self._store = store
+        self._cache = cache
+
+    async def _films(self, film_ids: Sequence[str]) -> dict[str, catalog_pb2.Film]:
+        """Films by id through the read-through cache; unknown ids are absent."""
+        cached = await self._cache.get_many(film_ids)
+        films = {i: catalog_pb2.Film.FromString(data) for i, data in cached.items()}
+        missing = [i for i in film_ids if i not in films]
+        if missing:
+            loaded = {
+                i: convert.film_message(f)
+                for i, f in (await self._store.batch_get_films(missing)).items()
+            }
+            await self._cache.put_many({i: m.SerializeToString() for i, m in loaded.items()})
+            films.update(loaded)
+        return films
+
+    async def GetFilm(
+        self, request: catalog_pb2.GetFilmRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.GetFilmResponse:
+        film_id = _uuid(request.film_id, "film_id")
+        film = (await self._films([film_id])).get(film_id)
+        if film is None:
+            raise NotFound(f"film {film_id} not found")
+        return catalog_pb2.GetFilmResponse(film=film)
+
+    async def BatchGetFilms(
+        self, request: catalog_pb2.BatchGetFilmsRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.BatchGetFilmsResponse:
+        if not request.film_ids:
+            raise InvalidArgument({"film_ids": "at least one id is required"})
+        if len(request.film_ids) > MAX_BATCH_IDS:
+            raise InvalidArgument({"film_ids": f"at most {MAX_BATCH_IDS} ids"})
+        ids = list(
+            dict.fromkeys(
+                _uuid(value, f"film_ids[{index}]") for index, value in enumerate(request.film_ids)
+            )
+        )
+        films = await self._films(ids)
+        return catalog_pb2.BatchGetFilmsResponse(
+            films=[films[i] for i in ids if i in films],
+            missing_ids=[i for i in ids if i not in films],
+        )
+
+    async def ListFilms(
+        self, request: catalog_pb2.ListFilmsRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ListFilmsResponse:
+        limit = paging.page_size(request.page_size, 20, 100)
+        if request.order_by not in convert.ORDERS:
+            raise InvalidArgument({"order_by": "unknown order"})
+        if request.type and request.type not in convert.FILM_TYPE_OF:
+            raise InvalidArgument({"type": "unknown film type"})
+        film_filter = FilmFilter(
+            genre_id=_uuid(request.genre_id, "genre_id") if request.genre_id else None,
+            type=convert.FILM_TYPE_OF.get(request.type),
+        )
+        order = convert.ORDERS[request.order_by]
+        key = (order, film_filter)
+        offset = paging.decode_token(request.page_token, *key)
+        page = await self._store.list_films(order, film_filter, offset, limit)
+        return catalog_pb2.ListFilmsResponse(
+            films=[convert.summary_message(f) for f in page.items],
+            next_page_token=paging.next_token(offset, len(page.items), page.total, *key),
+            total_size=page.total,
+        )
+
+    async def SearchFilms(
+        self, request: catalog_pb2.SearchFilmsRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.SearchFilmsResponse:
+        query = _query(request.query)
+        limit = paging.page_size(request.page_size, 20, 100)
+        offset = paging.decode_token(request.page_token, "films", query)
+        page = await self._store.search_films(query, offset, limit)
+        return catalog_pb2.SearchFilmsResponse(
+            films=[convert.summary_message(f) for f in page.items],
+            next_page_token=paging.next_token(offset, len(page.items), page.total, "films", query),
+            total_size=page.total,
+        )
+
+    async def MatchTitles(
+        self, request: catalog_pb2.MatchTitlesRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.MatchTitlesResponse:
+        if not request.queries:
+            raise InvalidArgument({"queries": "at least one title is required"})
+        if len(request.queries) > MAX_TITLE_QUERIES:
+            raise InvalidArgument({"queries": f"at most {MAX_TITLE_QUERIES} titles"})
+        violations = [
+            (f"queries[{i}].title", "must be 1-300 characters")
+            for i, q in enumerate(request.queries)
+            if not q.title.strip() or len(q.title) > 300
+        ]
+        threshold = matching.DEFAULT_MIN_CONFIDENCE
+        if request.HasField("min_confidence"):
+            threshold = request.min_confidence
+            if not 0.0 <= threshold <= 1.0:
+                violations.append(("min_confidence", "must be between 0 and 1"))
+        if violations:
+            raise InvalidArgument(violations)
+        queries = [
+            matching.TitleQuery(q.title, q.year if q.HasField("year") else None)
+            for q in request.queries
+        ]
+        candidates = await asyncio.gather(
+            *(
+                self._store.title_candidates(matching.search_text(q), MATCH_CANDIDATES)
+                for q in queries
+            )
+        )
+        response = catalog_pb2.MatchTitlesResponse()
+        for message, query, found in zip(request.queries, queries, candidates, strict=True):
+            match = matching.best_match(query, found, threshold)
+            response.matches.append(
+                catalog_pb2.TitleMatch(
+                    query=message,
+                    matched=match.matched,
+                    film=convert.summary_message(match.film) if match.film else None,
+                    confidence=match.confidence,
+                )
+            )
+        return response
+
+    async def ListGenres(
+        self, request: catalog_pb2.ListGenresRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ListGenresResponse:
+        limit = paging.page_size(request.page_size, 100, 500)
+        offset = paging.decode_token(request.page_token, "genres")
+        page = await self._store.list_genres(offset, limit)
+        return catalog_pb2.ListGenresResponse(
+            genres=[convert.genre_message(g) for g in page.items],
+            next_page_token=paging.next_token(offset, len(page.items), page.total, "genres"),
+        )
+
+    async def GetPerson(
+        self, request: catalog_pb2.GetPersonRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.GetPersonResponse:
+        person_id = _uuid(request.person_id, "person_id")
+        person = await self._store.get_person(person_id)
+        if person is None:
+            raise NotFound(f"person {person_id} not found")
+        return catalog_pb2.GetPersonResponse(person=convert.person_message(person))
+
+    async def SearchPersons(
+        self, request: catalog_pb2.SearchPersonsRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.SearchPersonsResponse:
+        query = _query(request.query)
+        limit = paging.page_size(request.page_size, 20, 100)
+        offset = paging.decode_token(request.page_token, "persons", query)
+        page = await self._store.search_persons(query, offset, limit)
+        return catalog_pb2.SearchPersonsResponse(
+            persons=[convert.person_message(p) for p in page.items],
+            next_page_token=paging.next_token(
+                offset, len(page.items), page.total, "persons", query
+            ),
+            total_size=page.total,
+        )

@@ -1,0 +1,73 @@
+"""What the catalog service reads: one interface, a backend per DSN scheme.
+
+The embedded backend is the SQLite catalog itself (FTS5 for search); production reads
+the Elasticsearch index that the ETL feeds from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from services.catalog.model import (
+    Film,
+    FilmFilter,
+    FilmOrder,
+    FilmSummary,
+    Genre,
+    Page,
+    Person,
+)
+from services.kit.config import Settings, dsn_scheme
+
+
+class CatalogStore(Protocol):
+    """Reads of films, genres and persons, and full-text search over them."""
+
+    async def get_film(self, film_id: str) -> Film | None: ...
+
+    async def batch_get_films(self, film_ids: Sequence[str]) -> dict[str, Film]:
+        """The films found, by id; unknown ids are simply absent."""
+        ...
+
+    async def list_films(
+        self, order: FilmOrder, film_filter: FilmFilter, offset: int, limit: int
+    ) -> Page[FilmSummary]: ...
+
+    async def search_films(self, query: str, offset: int, limit: int) -> Page[FilmSummary]:
+        """Best match first: title above people above description, typos tolerated."""
+        ...
+
+    async def title_candidates(self, title: str, limit: int) -> list[FilmSummary]:
+        """Films whose title resembles ``title``, for MatchTitles to score; lenient."""
+        ...
+
+    async def list_genres(self, offset: int, limit: int) -> Page[Genre]: ...
+
+    async def get_person(self, person_id: str) -> Person | None: ...
+
+    async def search_persons(self, query: str, offset: int, limit: int) -> Page[Person]: ...
+
+    async def close(self) -> None: ...
+
+
+def open_store(settings: Settings) -> CatalogStore:
+    """The read backend named by ``CINEMA_SEARCH_DSN``."""
+    scheme = dsn_scheme(settings.search_dsn)
+    if scheme == "sqlite":
+        from services.catalog.store_sqlite import SqliteCatalogStore
+
+        return SqliteCatalogStore(sqlite_path(settings.search_dsn))
+    if scheme in ("http", "https"):
+        from services.catalog.store_elastic import ElasticCatalogStore
+
+        return ElasticCatalogStore(settings.search_dsn, settings.search_index_prefix)
+    raise ValueError(
+        f"CINEMA_SEARCH_DSN: no catalog search backend for {scheme}:// "
+        "(use sqlite:/// or http(s):// for Elasticsearch)"
+    )
+
+
+def sqlite_path(dsn: str) -> str:
+    """``sqlite:///rel/x.db`` -> ``rel/x.db``; ``sqlite:////abs/x.db`` -> ``/abs/x.db``."""
+    return dsn.split("://", 1)[1].removeprefix("/")

@@ -1,0 +1,176 @@
+"""The production catalog store: the Elasticsearch indexes fed by ``cinema etl sync``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch, NotFoundError
+
+from services.catalog.elastic_schema import (
+    FILMS,
+    GENRES,
+    PERSONS,
+    film_from,
+    index_name,
+    person_from,
+    summary_from,
+)
+from services.catalog.model import (
+    Film,
+    FilmFilter,
+    FilmOrder,
+    FilmSummary,
+    Genre,
+    Page,
+    Person,
+)
+
+_SORTS: dict[FilmOrder, list[dict[str, Any]]] = {
+    FilmOrder.RATING_DESC: [{"rating": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
+    FilmOrder.RATING_ASC: [{"rating": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
+    FilmOrder.YEAR_DESC: [{"year": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
+    FilmOrder.YEAR_ASC: [{"year": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
+    FilmOrder.TITLE_ASC: [{"title.sort": "asc"}, {"id": "asc"}],
+    FilmOrder.TITLE_DESC: [{"title.sort": "desc"}, {"id": "desc"}],
+}
+_SUMMARY_FIELDS = ["id", "title", "year", "rating", "genres.name", "type"]
+_TITLE_FIELDS = ["title", "title.en", "title.ru"]
+_PEOPLE_FIELDS = [f"{role}.full_name" for role in ("directors", "actors", "writers")]
+_DESCRIPTION_FIELDS = ["description", "description.en", "description.ru"]
+
+
+def _matches(query: str, fields: list[str], boost: float) -> dict[str, Any]:
+    return {
+        "multi_match": {
+            "query": query,
+            "fields": fields,
+            "operator": "and",
+            "fuzziness": "AUTO",
+            "prefix_length": 1,  # a typo in the first letter is rare; skipping it is cheap
+            "boost": boost,
+        }
+    }
+
+
+class ElasticCatalogStore:
+    def __init__(self, url: str, index_prefix: str) -> None:
+        self._es = AsyncElasticsearch(url, request_timeout=10)
+        self._films = index_name(index_prefix, FILMS)
+        self._genres = index_name(index_prefix, GENRES)
+        self._persons = index_name(index_prefix, PERSONS)
+
+    async def close(self) -> None:
+        await self._es.close()
+
+    async def get_film(self, film_id: str) -> Film | None:
+        try:
+            found = await self._es.get(index=self._films, id=film_id)
+        except NotFoundError:
+            return None
+        return film_from(found["_source"])
+
+    async def batch_get_films(self, film_ids: Sequence[str]) -> dict[str, Film]:
+        if not film_ids:
+            return {}
+        try:
+            found = await self._es.mget(index=self._films, ids=list(film_ids))
+        except NotFoundError:  # no index yet: nothing has been synced
+            return {}
+        return {d["_id"]: film_from(d["_source"]) for d in found["docs"] if d.get("found")}
+
+    async def _summaries(
+        self, body: dict[str, Any], offset: int, limit: int, index: str | None = None
+    ) -> Page[FilmSummary]:
+        try:
+            found = await self._es.search(
+                index=index or self._films,
+                from_=offset,
+                size=limit,
+                track_total_hits=True,
+                source_includes=_SUMMARY_FIELDS,
+                **body,
+            )
+        except NotFoundError:
+            return Page([], 0, offset)
+        hits = found["hits"]
+        return Page(
+            [summary_from(h["_source"]) for h in hits["hits"]], hits["total"]["value"], offset
+        )
+
+    async def list_films(
+        self, order: FilmOrder, film_filter: FilmFilter, offset: int, limit: int
+    ) -> Page[FilmSummary]:
+        filters: list[dict[str, Any]] = []
+        if film_filter.genre_id:
+            filters.append({"term": {"genres.id": film_filter.genre_id}})
+        if film_filter.type:
+            filters.append({"term": {"type": str(film_filter.type)}})
+        body = {"query": {"bool": {"filter": filters}}, "sort": _SORTS[order]}
+        return await self._summaries(body, offset, limit)
+
+    async def search_films(self, query: str, offset: int, limit: int) -> Page[FilmSummary]:
+        body = {
+            "query": {
+                "bool": {
+                    "should": [
+                        _matches(query, _TITLE_FIELDS, 10.0),
+                        _matches(query, _PEOPLE_FIELDS, 3.0),
+                        _matches(query, _DESCRIPTION_FIELDS, 1.0),
+                    ],
+                    "minimum_should_match": 1,
+                }
+            },
+            "sort": ["_score", {"id": "asc"}],
+        }
+        return await self._summaries(body, offset, limit)
+
+    async def title_candidates(self, title: str, limit: int) -> list[FilmSummary]:
+        body = {
+            "query": {
+                "multi_match": {"query": title, "fields": _TITLE_FIELDS, "fuzziness": "AUTO"}
+            },
+            "sort": ["_score", {"id": "asc"}],
+        }
+        return list((await self._summaries(body, 0, limit)).items)
+
+    async def list_genres(self, offset: int, limit: int) -> Page[Genre]:
+        try:
+            found = await self._es.search(
+                index=self._genres,
+                from_=offset,
+                size=limit,
+                track_total_hits=True,
+                sort=[{"name": "asc"}, {"id": "asc"}],
+            )
+        except NotFoundError:
+            return Page([], 0, offset)
+        hits = found["hits"]
+        genres = [
+            Genre(s["id"], s["name"], s.get("description") or "", s.get("film_count") or 0)
+            for s in (h["_source"] for h in hits["hits"])
+        ]
+        return Page(genres, hits["total"]["value"], offset)
+
+    async def get_person(self, person_id: str) -> Person | None:
+        try:
+            found = await self._es.get(index=self._persons, id=person_id)
+        except NotFoundError:
+            return None
+        return person_from(found["_source"])
+
+    async def search_persons(self, query: str, offset: int, limit: int) -> Page[Person]:
+        try:
+            found = await self._es.search(
+                index=self._persons,
+                from_=offset,
+                size=limit,
+                track_total_hits=True,
+                query=_matches(query, ["full_name", "full_name.en", "full_name.ru"], 1.0),
+                sort=["_score", {"id": "asc"}],
+            )
+        except NotFoundError:
+            return Page([], 0, offset)
+        hits = found["hits"]
+        persons = [person_from(h["_source"], max_films=100) for h in hits["hits"]]
+        return Page(persons, hits["total"]["value"], offset)

@@ -1,0 +1,285 @@
+"""The embedded catalog store: the SQLite catalog file, searched with FTS5."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+
+from services.catalog import sqlite_index
+from services.catalog.model import (
+    Film,
+    FilmFilter,
+    FilmOrder,
+    FilmSummary,
+    FilmType,
+    Genre,
+    Page,
+    PartialDate,
+    Person,
+    PersonFilm,
+    PersonRef,
+    Role,
+)
+from services.catalog.text import words
+
+_ORDER_SQL = {
+    FilmOrder.RATING_DESC: "f.rating IS NULL, f.rating DESC, f.id",
+    FilmOrder.RATING_ASC: "f.rating IS NULL, f.rating ASC, f.id",
+    FilmOrder.YEAR_DESC: "f.year IS NULL, f.year DESC, f.id",
+    FilmOrder.YEAR_ASC: "f.year IS NULL, f.year ASC, f.id",
+    FilmOrder.TITLE_ASC: "f.sort_title ASC, f.id",
+    FilmOrder.TITLE_DESC: "f.sort_title DESC, f.id DESC",
+}
+# bm25() weights per column of film_fts: film_id, title, people, description.
+_FILM_RANK = "bm25(film_fts, 0.0, 10.0, 3.0, 1.0)"
+_TYPO_CUTOFF = 0.75
+
+
+def _date(text: str | None) -> PartialDate | None:
+    return PartialDate.parse(text) if text else None
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+class SqliteCatalogStore:
+    """Reads the embedded catalog; the connection opens on first use."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._connection: aiosqlite.Connection | None = None
+        self._opening = asyncio.Lock()
+
+    async def _db(self) -> aiosqlite.Connection:
+        async with self._opening:
+            if self._connection is None:
+                self._connection = await sqlite_index.connect(self._path)
+            return self._connection
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        db = await self._db()
+        cursor = await db.execute(sql, params)
+        return list(await cursor.fetchall())
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+    # -- films ------------------------------------------------------------------------
+
+    async def get_film(self, film_id: str) -> Film | None:
+        return (await self.batch_get_films([film_id])).get(film_id)
+
+    async def batch_get_films(self, film_ids: Sequence[str]) -> dict[str, Film]:
+        ids = list(dict.fromkeys(film_ids))
+        if not ids:
+            return {}
+        marks = _marks(len(ids))
+        rows = await self._all(
+            "SELECT id, title, description, creation_date, rating, type, certificate"
+            f" FROM film_work WHERE id IN ({marks})",
+            ids,
+        )
+        genres: dict[str, list[Genre]] = defaultdict(list)
+        for film_id, genre_id, name, description in await self._all(
+            "SELECT gfw.film_work_id, g.id, g.name, g.description FROM genre_film_work gfw"
+            f" JOIN genre g ON g.id = gfw.genre_id WHERE gfw.film_work_id IN ({marks})"
+            " ORDER BY g.name, g.id",
+            ids,
+        ):
+            genres[film_id].append(Genre(genre_id, name, description))
+        people: dict[tuple[str, str], list[PersonRef]] = defaultdict(list)
+        for film_id, role, person_id, full_name in await self._all(
+            "SELECT pfw.film_work_id, pfw.role, p.id, p.full_name FROM person_film_work pfw"
+            f" JOIN person p ON p.id = pfw.person_id WHERE pfw.film_work_id IN ({marks})"
+            " ORDER BY pfw.created_at, pfw.id",
+            ids,
+        ):
+            people[(film_id, role)].append(PersonRef(person_id, full_name))
+        return {
+            row[0]: Film(
+                id=row[0],
+                title=row[1],
+                description=row[2],
+                creation_date=_date(row[3]),
+                rating=row[4],
+                type=FilmType(row[5]),
+                certificate=row[6],
+                genres=tuple(genres[row[0]]),
+                directors=tuple(people[(row[0], Role.DIRECTOR)]),
+                actors=tuple(people[(row[0], Role.ACTOR)]),
+                writers=tuple(people[(row[0], Role.WRITER)]),
+            )
+            for row in rows
+        }
+
+    async def _summaries(self, film_ids: Sequence[str]) -> list[FilmSummary]:
+        """Summaries in the order of ``film_ids``."""
+        if not film_ids:
+            return []
+        marks = _marks(len(film_ids))
+        genres: dict[str, list[str]] = defaultdict(list)
+        for film_id, name in await self._all(
+            "SELECT gfw.film_work_id, g.name FROM genre_film_work gfw"
+            f" JOIN genre g ON g.id = gfw.genre_id WHERE gfw.film_work_id IN ({marks})"
+            " ORDER BY g.name",
+            film_ids,
+        ):
+            genres[film_id].append(name)
+        by_id = {
+            row[0]: FilmSummary(
+                row[0], row[1], row[2], row[3], tuple(genres[row[0]]), FilmType(row[4])
+            )
+            for row in await self._all(
+                f"SELECT id, title, year, rating, type FROM film_work WHERE id IN ({marks})",
+                film_ids,
+            )
+        }
+        return [by_id[i] for i in film_ids if i in by_id]
+
+    async def list_films(
+        self, order: FilmOrder, film_filter: FilmFilter, offset: int, limit: int
+    ) -> Page[FilmSummary]:
+        conditions, params = ["1"], list[Any]()
+        if film_filter.genre_id:
+            conditions.append(
+                "EXISTS (SELECT 1 FROM genre_film_work g"
+                " WHERE g.film_work_id = f.id AND g.genre_id = ?)"
+            )
+            params.append(film_filter.genre_id)
+        if film_filter.type:
+            conditions.append("f.type = ?")
+            params.append(str(film_filter.type))
+        where = " AND ".join(conditions)
+        [(total,)] = await self._all(f"SELECT count(*) FROM film_work f WHERE {where}", params)
+        rows = await self._all(
+            f"SELECT f.id FROM film_work f WHERE {where} ORDER BY {_ORDER_SQL[order]}"
+            " LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return Page(await self._summaries([r[0] for r in rows]), total, offset)
+
+    async def _expand(self, vocab: str, term: str) -> list[str]:
+        """The term and, when the index does not know it, known terms a typo away."""
+        if len(term) < 4 or await self._all(f"SELECT 1 FROM {vocab} WHERE term = ?", [term]):
+            return [term]
+        known = [
+            r[0]
+            for r in await self._all(
+                f"SELECT term FROM {vocab} WHERE term >= ? AND term < ?",
+                [term[0], term[0] + "\U0010ffff"],
+            )
+        ]
+        return [term, *difflib.get_close_matches(term, known, n=3, cutoff=_TYPO_CUTOFF)]
+
+    async def _fts_query(self, vocab: str, text: str, joiner: str) -> str:
+        """An FTS5 expression: each word (or its typo fixes) joined by ``joiner``."""
+        groups = []
+        terms = words(text)
+        for position, term in enumerate(terms):
+            variants = [f'"{v}"' for v in await self._expand(vocab, term)]
+            if position == len(terms) - 1:
+                variants.append(f'"{term}"*')  # the last word may still be being typed
+            groups.append("(" + " OR ".join(variants) + ")")
+        return f" {joiner} ".join(groups)
+
+    async def search_films(self, query: str, offset: int, limit: int) -> Page[FilmSummary]:
+        match = await self._fts_query("film_vocab", query, "AND")
+        if not match:
+            return Page([], 0, offset)
+        [(total,)] = await self._all(
+            "SELECT count(*) FROM film_fts WHERE film_fts MATCH ?", [match]
+        )
+        rows = await self._all(
+            f"SELECT film_id FROM film_fts WHERE film_fts MATCH ? ORDER BY {_FILM_RANK}, film_id"
+            " LIMIT ? OFFSET ?",
+            [match, limit, offset],
+        )
+        return Page(await self._summaries([r[0] for r in rows]), total, offset)
+
+    async def title_candidates(self, title: str, limit: int) -> list[FilmSummary]:
+        match = await self._fts_query("film_vocab", title, "OR")
+        if not match:
+            return []
+        rows = await self._all(
+            "SELECT film_id FROM film_fts WHERE film_fts MATCH ?"
+            f" ORDER BY {_FILM_RANK}, film_id LIMIT ?",
+            [f"title : ({match})", limit],
+        )
+        return await self._summaries([r[0] for r in rows])
+
+    # -- genres and persons -------------------------------------------------------------
+
+    async def list_genres(self, offset: int, limit: int) -> Page[Genre]:
+        [(total,)] = await self._all("SELECT count(*) FROM genre")
+        rows = await self._all(
+            "SELECT g.id, g.name, g.description,"
+            " (SELECT count(*) FROM genre_film_work gfw WHERE gfw.genre_id = g.id)"
+            " FROM genre g ORDER BY g.name, g.id LIMIT ? OFFSET ?",
+            [limit, offset],
+        )
+        return Page([Genre(*row) for row in rows], total, offset)
+
+    async def _persons(self, person_ids: Sequence[str], films_each: int | None) -> list[Person]:
+        if not person_ids:
+            return []
+        marks = _marks(len(person_ids))
+        roles: dict[tuple[str, str], list[Role]] = defaultdict(list)
+        for person_id, film_id, role in await self._all(
+            "SELECT pfw.person_id, pfw.film_work_id, pfw.role FROM person_film_work pfw"
+            " JOIN film_work f ON f.id = pfw.film_work_id"
+            f" WHERE pfw.person_id IN ({marks})"
+            " ORDER BY f.rating IS NULL, f.rating DESC, f.id, pfw.role",
+            person_ids,
+        ):
+            roles[(person_id, film_id)].append(Role(role))
+        films_of: dict[str, list[str]] = defaultdict(list)
+        for person_id, film_id in roles:
+            if films_each is None or len(films_of[person_id]) < films_each:
+                films_of[person_id].append(film_id)
+        summaries = {
+            s.id: s
+            for s in await self._summaries(list({f for fs in films_of.values() for f in fs}))
+        }
+        rows = await self._all(
+            f"SELECT id, full_name, birth_date FROM person WHERE id IN ({marks})", person_ids
+        )
+        by_id = {
+            pid: Person(
+                pid,
+                name,
+                _date(birth),
+                tuple(
+                    PersonFilm(summaries[f], tuple(roles[(pid, f)]))
+                    for f in films_of[pid]
+                    if f in summaries
+                ),
+            )
+            for pid, name, birth in rows
+        }
+        return [by_id[p] for p in person_ids if p in by_id]
+
+    async def get_person(self, person_id: str) -> Person | None:
+        found = await self._persons([person_id], films_each=None)
+        return found[0] if found else None
+
+    async def search_persons(self, query: str, offset: int, limit: int) -> Page[Person]:
+        match = await self._fts_query("person_vocab", query, "AND")
+        if not match:
+            return Page([], 0, offset)
+        [(total,)] = await self._all(
+            "SELECT count(*) FROM person_fts WHERE person_fts MATCH ?", [match]
+        )
+        rows = await self._all(
+            "SELECT person_id FROM person_fts WHERE person_fts MATCH ?"
+            " ORDER BY rank, person_id LIMIT ? OFFSET ?",
+            [match, limit, offset],
+        )
+        return Page(await self._persons([r[0] for r in rows], films_each=100), total, offset)

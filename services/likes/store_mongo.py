@@ -1,0 +1,347 @@
+"""The production likes store: MongoDB through PyMongo's async API.
+
+The MongoDB-protocol server in use, FerretDB 1.x, has no multi-document transactions,
+and its updates are not atomic either: it reads a document, applies the update, and
+writes it back, so two concurrent updates of one document can lose one of them (the
+contract tests caught it). Its one atomic, race-free primitive is an insert checked by
+a unique index, so the outbox is built on inserts alone:
+
+* every change is ONE insert into ``changes`` of an immutable document holding the
+  (user, film) state after the change AND the change's event, ``pending`` to be
+  logged; its ``version`` is the previous one's plus one, and a unique index on
+  (user, film, version) lets exactly one of two racing writers win (the other re-reads
+  and decides again). The current state of a (user, film) is its highest version.
+* a relay (:meth:`MongoLikesStore.relay_outbox`), one per database at a time (a lease),
+  copies pending changes into the ``events`` log, numbering them itself: it reads the
+  highest sequence, inserts each event with the next one (unique on sequence and on
+  event id), then clears ``pending`` and deletes the versions the log now supersedes.
+  A crash between insert and clear leaves the change pending; the retry's insert hits
+  the unique event id and counts as done, so the log has no duplicates and no gaps.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
+
+import structlog
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from services.likes.model import (
+    Event,
+    EventKind,
+    Exclusion,
+    FilmRating,
+    FilmStats,
+    Page,
+    PageCursor,
+    RateResult,
+    Rating,
+    rated_kind,
+)
+from services.likes.store import AppendSignal
+
+log = structlog.get_logger(__name__)
+
+Doc = dict[str, Any]
+#: What a (user, film) state is made of; None when unset.
+STATE_FIELDS = ("rating", "rated_us", "excluded_us")
+EMPTY_STATE: Doc = dict.fromkeys(STATE_FIELDS)
+RELAY_LEASE = "outbox-relay"
+RELAY_BATCH = 200  # changes per relay round; the lease is renewed between rounds
+Decide = Callable[[Doc], Doc | None]  # state -> state after the change, None for a no-op
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _newest_first(
+    states: list[Doc], time_field: str, after: PageCursor | None, limit: int
+) -> tuple[list[Doc], bool]:
+    ordered = sorted(states, key=lambda d: (d[time_field], d["film_id"]), reverse=True)
+    if after is not None:
+        position = (after.time_us, after.film_id)
+        ordered = [d for d in ordered if (d[time_field], d["film_id"]) < position]
+    return ordered[:limit], len(ordered) > limit
+
+
+def _versions_in_order(changes: list[Doc]) -> list[Doc]:
+    """``changes`` in time order, except that one (user, film)'s versions go up.
+
+    Replicas' clocks may disagree; the log must still replay each (user, film) right.
+    """
+    by_key: dict[tuple[str, str], list[Doc]] = {}
+    for change in sorted(changes, key=lambda c: -c["version"]):
+        by_key.setdefault((change["user_id"], change["film_id"]), []).append(change)
+    return [by_key[(c["user_id"], c["film_id"])].pop() for c in changes]
+
+
+class MongoLikesStore:
+    def __init__(self, client: AsyncMongoClient[Doc], database: str, lease_seconds: float) -> None:
+        self._client = client
+        db = client[database]
+        self._changes: AsyncCollection[Doc] = db["changes"]
+        self._events: AsyncCollection[Doc] = db["events"]
+        self._leases: AsyncCollection[Doc] = db["leases"]
+        self._cursors: AsyncCollection[Doc] = db["cursors"]
+        self._lease_seconds = lease_seconds
+        self._relay_owner = uuid.uuid4().hex  # this process, as a lease holder
+        self._outbox_written = AppendSignal()
+        self.appended = AppendSignal()
+
+    @classmethod
+    async def open(cls, dsn: str, lease_seconds: float) -> MongoLikesStore:
+        client: AsyncMongoClient[Doc] = AsyncMongoClient(dsn)
+        database = client.get_default_database(default="cinema_likes").name
+        store = cls(client, database, lease_seconds)
+        changes = store._changes
+        await changes.create_index(
+            [("user_id", ASCENDING), ("film_id", ASCENDING), ("version", ASCENDING)], unique=True
+        )
+        await changes.create_index([("film_id", ASCENDING)])
+        await changes.create_index([("pending", ASCENDING), ("time_us", ASCENDING)])
+        await store._events.create_index([("sequence", ASCENDING)], unique=True)
+        await store._leases.create_index([("name", ASCENDING), ("term", ASCENDING)], unique=True)
+        return store
+
+    async def _latest(self, user_id: str, film_id: str) -> Doc | None:
+        return await self._changes.find_one(
+            {"user_id": user_id, "film_id": film_id}, sort=[("version", DESCENDING)]
+        )
+
+    async def _change(
+        self, user_id: str, film_id: str, decide: Decide, kind: EventKind, now_us: int
+    ) -> Doc | None:
+        """Inserts the change ``decide`` makes with its event; None when it is a no-op."""
+        while True:
+            latest = await self._latest(user_id, film_id)
+            state = {f: latest.get(f) for f in STATE_FIELDS} if latest else dict(EMPTY_STATE)
+            after = decide(state)
+            if after is None:
+                return None
+            change = {
+                "_id": uuid.uuid4().hex,  # also the event's id
+                "user_id": user_id,
+                "film_id": film_id,
+                "version": (latest["version"] if latest else 0) + 1,
+                "kind": int(kind),
+                "time_us": now_us,
+                **after,
+                "pending": True,
+            }
+            try:
+                await self._changes.insert_one(change)
+            except DuplicateKeyError:
+                continue  # another writer changed this (user, film) first: decide again
+            self._outbox_written.notify()
+            return change
+
+    async def rate(self, user_id: str, film_id: str, rating: Rating, now_us: int) -> RateResult:
+        def decide(state: Doc) -> Doc | None:
+            if state["rating"] == rating:
+                return None
+            return {**state, "rating": int(rating), "rated_us": now_us}
+
+        if await self._change(user_id, film_id, decide, rated_kind(rating), now_us) is not None:
+            return RateResult(FilmRating(film_id, rating, now_us), changed=True)
+        latest = await self._latest(user_id, film_id)
+        rated_us = int(latest["rated_us"]) if latest and latest["rated_us"] else now_us
+        return RateResult(FilmRating(film_id, rating, rated_us), changed=False)
+
+    async def clear_rating(self, user_id: str, film_id: str, now_us: int) -> bool:
+        def decide(state: Doc) -> Doc | None:
+            return None if state["rating"] is None else {**state, "rating": None, "rated_us": None}
+
+        changed = await self._change(user_id, film_id, decide, EventKind.RATING_CLEARED, now_us)
+        return changed is not None
+
+    async def exclude(self, user_id: str, film_id: str, now_us: int) -> bool:
+        def decide(state: Doc) -> Doc | None:
+            return None if state["excluded_us"] is not None else {**state, "excluded_us": now_us}
+
+        changed = await self._change(user_id, film_id, decide, EventKind.FILM_EXCLUDED, now_us)
+        return changed is not None
+
+    async def include(self, user_id: str, film_id: str, now_us: int) -> bool:
+        def decide(state: Doc) -> Doc | None:
+            return None if state["excluded_us"] is None else {**state, "excluded_us": None}
+
+        changed = await self._change(user_id, film_id, decide, EventKind.FILM_INCLUDED, now_us)
+        return changed is not None
+
+    async def record_more_like_this(self, user_id: str, film_id: str, now_us: int) -> None:
+        kind = EventKind.MORE_LIKE_THIS_REQUESTED
+        await self._change(user_id, film_id, lambda state: state, kind, now_us)
+
+    async def _current(self, query: Doc) -> list[Doc]:
+        """The current state (highest version) of every (user, film) that ``query`` matches.
+
+        A (user, film) has one document once the relay caught up, plus one per change
+        still pending; reading them all and keeping the newest needs no $group support.
+        """
+        newest: dict[tuple[str, str], Doc] = {}
+        async for doc in self._changes.find(query, {"pending": 0, "kind": 0, "time_us": 0}):
+            key = (doc["user_id"], doc["film_id"])
+            if key not in newest or newest[key]["version"] < doc["version"]:
+                newest[key] = doc
+        return list(newest.values())
+
+    async def list_ratings(
+        self, user_id: str, rating: Rating | None, after: PageCursor | None, limit: int
+    ) -> Page[FilmRating]:
+        states = [
+            d
+            for d in await self._current({"user_id": user_id})
+            if d["rating"] is not None and (rating is None or d["rating"] == rating)
+        ]
+        docs, more = _newest_first(states, "rated_us", after, limit)
+        items = [FilmRating(d["film_id"], Rating(d["rating"]), int(d["rated_us"])) for d in docs]
+        last = PageCursor(items[-1].updated_us, items[-1].film_id) if more else None
+        return Page(items, last)
+
+    async def list_exclusions(
+        self, user_id: str, after: PageCursor | None, limit: int
+    ) -> Page[Exclusion]:
+        states = [d for d in await self._current({"user_id": user_id}) if d["excluded_us"]]
+        docs, more = _newest_first(states, "excluded_us", after, limit)
+        items = [Exclusion(d["film_id"], int(d["excluded_us"])) for d in docs]
+        last = PageCursor(items[-1].created_us, items[-1].film_id) if more else None
+        return Page(items, last)
+
+    async def film_stats(self, film_ids: Sequence[str]) -> dict[str, FilmStats]:
+        counts: dict[str, list[int]] = {}
+        for state in await self._current({"film_id": {"$in": list(film_ids)}}):
+            if state["rating"] is not None:
+                by_rating = counts.setdefault(state["film_id"], [0, 0])
+                by_rating[0 if state["rating"] == Rating.LIKE else 1] += 1
+        return {film: FilmStats(film, *by_rating) for film, by_rating in counts.items()}
+
+    async def events_after(
+        self, sequence: int, limit: int, kinds: Collection[EventKind] = ()
+    ) -> list[Event]:
+        query: Doc = {"sequence": {"$gt": sequence}}
+        if kinds:
+            query["kind"] = {"$in": [int(k) for k in kinds]}
+        docs = await self._events.find(query).sort("sequence", ASCENDING).limit(limit).to_list()
+        return [_event(d) for d in docs]
+
+    async def last_sequence(self) -> int:
+        newest = await self._events.find_one({}, sort=[("sequence", DESCENDING)])
+        return int(newest["sequence"]) if newest else 0
+
+    async def relay_outbox(self) -> int:
+        moved = 0
+        while True:
+            pending = (
+                await self._changes.find({"pending": True})
+                .sort([("time_us", ASCENDING), ("version", ASCENDING)])
+                .limit(RELAY_BATCH)
+                .to_list()
+            )
+            if not pending:
+                break
+            if not await self.acquire_lease(RELAY_LEASE, self._relay_owner, self._lease_seconds):
+                break  # another replica relays; it will find these too
+            # Holding the lease, this relay is the log's only writer: it numbers events,
+            # in the order of the changes' times (one user's sequential calls keep theirs).
+            next_sequence = await self.last_sequence() + 1
+            for change in _versions_in_order(pending):
+                if await self._log(change, next_sequence):
+                    next_sequence += 1
+                    moved += 1
+                await self._mark_logged(change)
+            if moved:
+                self.appended.notify()
+        return moved
+
+    async def _log(self, change: Mapping[str, Any], sequence: int) -> bool:
+        """Appends one change's event; False when it is already in the log (a retry)."""
+        try:
+            await self._events.insert_one(
+                {
+                    "_id": change["_id"],
+                    "sequence": sequence,
+                    "user_id": change["user_id"],
+                    "film_id": change["film_id"],
+                    "kind": change["kind"],
+                    "time_us": change["time_us"],
+                }
+            )
+        except DuplicateKeyError:
+            if await self._events.find_one({"_id": change["_id"]}, {"_id": 1}) is not None:
+                return False
+            raise  # the sequence is taken: our lease lapsed and another relay took over
+        return True
+
+    async def _mark_logged(self, change: Mapping[str, Any]) -> None:
+        """Clears ``pending`` and drops the older versions the log now holds.
+
+        Only relays update a change document, all to the same end, so FerretDB's
+        non-atomic updates cannot lose a writer's change here.
+        """
+        await self._changes.update_one({"_id": change["_id"]}, {"$unset": {"pending": ""}})
+        await self._changes.delete_many(
+            {
+                "user_id": change["user_id"],
+                "film_id": change["film_id"],
+                "version": {"$lt": change["version"]},
+                "pending": {"$exists": False},
+            }
+        )
+
+    async def run_outbox_relay(self, poll_seconds: float) -> None:
+        while True:
+            written = self._outbox_written.snapshot()
+            try:
+                await self.relay_outbox()
+            except PyMongoError:
+                log.exception("likes_outbox_relay_failed")
+            await AppendSignal.wait(written, poll_seconds)
+
+    async def acquire_lease(self, name: str, owner: str, seconds: float) -> bool:
+        # Terms, not one updated document: a takeover is an insert of the next term,
+        # which the unique index lets only one contender win.
+        now_us = _now_us()
+        expires_us = now_us + int(seconds * 1_000_000)
+        held = await self._leases.find_one({"name": name}, sort=[("term", DESCENDING)])
+        if held is not None and held["owner"] == owner:
+            renewed = {"$set": {"expires_us": expires_us}}
+            await self._leases.update_one({"_id": held["_id"]}, renewed)
+            return True
+        if held is not None and held["expires_us"] >= now_us:
+            return False
+        term = held["term"] + 1 if held else 1
+        try:
+            await self._leases.insert_one(
+                {"name": name, "term": term, "owner": owner, "expires_us": expires_us}
+            )
+        except DuplicateKeyError:
+            return False
+        await self._leases.delete_many({"name": name, "term": {"$lt": term}})
+        return True
+
+    async def get_cursor(self, name: str) -> int:
+        found = await self._cursors.find_one({"_id": name})
+        return int(found["sequence"]) if found else 0
+
+    async def set_cursor(self, name: str, sequence: int) -> None:
+        await self._cursors.update_one({"_id": name}, {"$set": {"sequence": sequence}}, upsert=True)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+def _event(doc: Mapping[str, Any]) -> Event:
+    return Event(
+        sequence=int(doc["sequence"]),
+        event_id=str(doc["_id"]),
+        user_id=doc["user_id"],
+        film_id=doc["film_id"],
+        kind=EventKind(doc["kind"]),
+        time_us=int(doc["time_us"]),
+    )

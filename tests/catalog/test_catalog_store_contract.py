@@ -1,0 +1,101 @@
+"""What every catalog backend must do, run against SQLite FTS5 and Elasticsearch."""
+
+from __future__ import annotations
+
+from services.catalog.matching import TitleQuery, best_match, search_text
+from services.catalog.model import FilmFilter, FilmOrder, FilmType, Role
+from services.catalog.store import CatalogStore
+from tests.etl import legacy_catalog as lc
+
+
+async def _match(store: CatalogStore, title: str, year: int | None = None) -> str | None:
+    query = TitleQuery(title, year)
+    candidates = await store.title_candidates(search_text(query), 20)
+    found = best_match(query, candidates, 0.8).film
+    return found.id if found else None
+
+
+async def test_film_has_its_genres_and_people_by_role(store: CatalogStore) -> None:
+    film = await store.get_film(lc.MATRIX)
+    assert film is not None
+    assert film.title == "The Matrix" and film.year == 1999 and film.rating == 8.7
+    assert [g.name for g in film.genres] == ["Sci-Fi"]
+    assert [p.full_name for p in film.directors] == ["Lana Wachowski"]
+    assert [p.full_name for p in film.writers] == ["Lana Wachowski"]
+    assert [p.id for p in film.actors] == [lc.REEVES]
+
+
+async def test_unknown_film_is_none_and_batch_skips_it(store: CatalogStore) -> None:
+    assert await store.get_film(lc.NO_TITLE) is None
+    found = await store.batch_get_films([lc.HEAT, lc.NO_TITLE, lc.MATRIX])
+    assert set(found) == {lc.HEAT, lc.MATRIX}
+
+
+async def test_list_orders_by_rating_with_unknown_last(store: CatalogStore) -> None:
+    page = await store.list_films(FilmOrder.RATING_DESC, FilmFilter(), 0, 100)
+    ratings = [f.rating for f in page.items]
+    assert page.total == lc.VALID_FILMS
+    assert ratings[0] == 8.7 and ratings[-1] is None
+    known = [r for r in ratings if r is not None]
+    assert known == sorted(known, reverse=True)
+
+
+async def test_list_filters_by_genre_and_type_and_pages(store: CatalogStore) -> None:
+    drama = await store.list_films(FilmOrder.TITLE_ASC, FilmFilter(genre_id=lc.DRAMA), 0, 10)
+    assert [f.title for f in drama.items] == ["Amélie", "Heat"]
+    shows = await store.list_films(FilmOrder.RATING_DESC, FilmFilter(type=FilmType.TV_SHOW), 0, 10)
+    assert [f.id for f in shows.items] == [lc.SERIES]
+    first = await store.list_films(FilmOrder.YEAR_ASC, FilmFilter(), 0, 3)
+    rest = await store.list_films(FilmOrder.YEAR_ASC, FilmFilter(), 3, 10)
+    ids = [f.id for f in [*first.items, *rest.items]]
+    assert len(ids) == len(set(ids)) == lc.VALID_FILMS
+
+
+async def test_search_ranks_title_above_description(store: CatalogStore) -> None:
+    page = await store.search_films("matrix", 0, 10)
+    assert {f.id for f in page.items[:2]} == {lc.MATRIX, lc.MATRIX_RELOADED}
+    assert page.items[-1].id == lc.DOCUMENTARY
+
+
+async def test_search_tolerates_typos_and_pages(store: CatalogStore) -> None:
+    assert (await store.search_films("matirx reloaded", 0, 10)).items[0].id == lc.MATRIX_RELOADED
+    first = await store.search_films("matrix", 0, 1)
+    second = await store.search_films("matrix", 1, 1)
+    assert first.total == second.total == 3
+    assert first.items[0].id != second.items[0].id
+
+
+async def test_search_ignores_accents_and_yo(store: CatalogStore) -> None:
+    assert (await store.search_films("amelie", 0, 5)).items[0].id == lc.AMELIE
+    assert (await store.search_films("елки", 0, 5)).items[0].id == lc.SERIES
+
+
+async def test_match_titles_as_an_llm_writes_them(store: CatalogStore) -> None:
+    assert await _match(store, "Matrix, The") == lc.MATRIX
+    assert await _match(store, "the matrix!") == lc.MATRIX
+    assert await _match(store, "The Matirx") == lc.MATRIX
+    assert await _match(store, "Heat (1995)") == lc.HEAT
+    assert await _match(store, "Heat", 2030) == lc.HEAT_REMAKE
+    assert await _match(store, "Gone with the Wind") is None
+
+
+async def test_genres_are_listed_by_name_with_film_counts(store: CatalogStore) -> None:
+    page = await store.list_genres(0, 10)
+    assert [(g.name, g.film_count) for g in page.items] == [
+        ("Crime", 1),
+        ("Drama", 2),
+        ("Sci-Fi", 2),
+    ]
+
+
+async def test_person_has_films_with_roles_and_is_searchable(store: CatalogStore) -> None:
+    person = await store.get_person(lc.WACHOWSKI)
+    assert person is not None
+    assert [(pf.film.id, pf.roles) for pf in person.films] == [
+        (lc.MATRIX, (Role.DIRECTOR, Role.WRITER))
+    ]
+    reeves = await store.get_person(lc.REEVES)
+    assert reeves is not None and str(reeves.birth_date) == "1964-09-02"
+    found = await store.search_persons("keanu reves", 0, 10)
+    assert [p.id for p in found.items] == [lc.REEVES]
+    assert await store.get_person(lc.GHOST) is None

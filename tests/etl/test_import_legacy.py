@@ -1,0 +1,75 @@
+"""`cinema etl import-sqlite` on a legacy file with real-world quirks, both targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+
+from etl.importer import import_legacy
+from etl.pipeline import open_writer
+from etl.writer_postgres import asyncpg_dsn
+from services.kit.config import Settings
+from tests.etl import legacy_catalog as lc
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "sqlite":
+        return Settings(data_dir=tmp_path / "data", demo_catalog=False)
+    return Settings(data_dir=tmp_path / "data", catalog_dsn=request.getfixturevalue("postgres_dsn"))
+
+
+async def test_quirky_file_loads_valid_rows_and_reports_bad_ones(
+    target: Settings, tmp_path: Path
+) -> None:
+    legacy = lc.build_legacy_file(tmp_path / "legacy.db")
+    writer = await open_writer(target)
+    report = await import_legacy(legacy, writer, batch_size=3)
+    await writer.close()
+    assert report.counts["film_work"]["inserted"] == lc.VALID_FILMS
+    assert report.counts["film_work"]["skipped"] == 1  # the film without a title
+    assert report.counts["genre_film_work"]["skipped"] == 1  # its genre link
+    assert report.counts["person_film_work"]["skipped"] == 1  # the link to a ghost
+    assert any("title is empty" in p for p in report.problems)
+    assert any(lc.GHOST in p for p in report.problems)
+
+
+async def test_second_import_changes_nothing(target: Settings, tmp_path: Path) -> None:
+    legacy = lc.build_legacy_file(tmp_path / "legacy.db")
+    for _ in range(2):
+        writer = await open_writer(target)
+        report = await import_legacy(legacy, writer)
+        await writer.close()
+    assert report.changes == 0
+    assert report.counts["film_work"]["unchanged"] == lc.VALID_FILMS
+    assert report.changed_films == set()
+
+
+async def test_postgres_keeps_ids_genres_and_roles(postgres_dsn: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, catalog_dsn=postgres_dsn)
+    writer = await open_writer(settings)
+    await import_legacy(lc.build_legacy_file(tmp_path / "legacy.db"), writer)
+    await writer.close()
+    db = await asyncpg.connect(asyncpg_dsn(postgres_dsn))
+    try:
+        roles = await db.fetch(
+            "SELECT role FROM content.person_film_work WHERE film_work_id = $1::uuid"
+            " AND person_id = $2::uuid ORDER BY role",
+            lc.MATRIX,
+            lc.WACHOWSKI,
+        )
+        genres = await db.fetch(
+            "SELECT g.name FROM content.genre_film_work gfw JOIN content.genre g"
+            " ON g.id = gfw.genre_id WHERE gfw.film_work_id = $1::uuid ORDER BY g.name",
+            lc.HEAT,
+        )
+        date = await db.fetchval(
+            "SELECT creation_date FROM content.film_work WHERE id = $1::uuid", lc.DOCUMENTARY
+        )
+    finally:
+        await db.close()
+    assert [r[0] for r in roles] == ["director", "writer"]
+    assert [r[0] for r in genres] == ["Crime", "Drama"]
+    assert date == "2016"
