@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import elasticsearch
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_bulk

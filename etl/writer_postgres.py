@@ -6,7 +6,7 @@ changes to the search index.
 
 from __future__ import annotations
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 
 from etl.legacy import (
     FilmRecord,

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import httpx
-from google.api import annotations_pb2  # type: ignore[import-untyped, unused-ignore]
+from google.api import annotations_pb2
 
 from gateway.discovery import discover_services
 from tests.gateway.servicers import Received

@@ -1,0 +1,37 @@
+"""Recommendation engines: plain functions and dataclasses over arrays, no I/O.
+
+The same code serves the recommendation service and the offline evaluation
+(``services.recommendations.evaluation``). ``Recommender`` is the entry point.
+"""
+
+from services.recommendations.engines.blend import BlendConfig, Recommended, blend
+from services.recommendations.engines.model import (
+    FilmInfo,
+    Interaction,
+    ItemIndex,
+    LlmPick,
+    Profile,
+    Reason,
+    Source,
+)
+from services.recommendations.engines.recommender import (
+    EngineConfig,
+    Recommendations,
+    Recommender,
+)
+
+__all__ = [
+    "BlendConfig",
+    "EngineConfig",
+    "FilmInfo",
+    "Interaction",
+    "ItemIndex",
+    "LlmPick",
+    "Profile",
+    "Reason",
+    "Recommendations",
+    "Recommended",
+    "Recommender",
+    "Source",
+    "blend",
+]

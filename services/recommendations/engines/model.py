@@ -1,0 +1,223 @@
+"""Input types of the engines and the sparse matrices built from them."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+LIKE = 1
+DISLIKE = -1
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+class Source(enum.StrEnum):
+    """Where a recommendation came from (mirrors ``cinema.recommendations.v1.Source``)."""
+
+    COLLABORATIVE = "collaborative"
+    CONTENT = "content"
+    LLM = "llm"
+    POPULAR = "popular"
+
+
+@dataclass(frozen=True)
+class FilmInfo:
+    """What the engines know about a film; ``actors`` are in billing order, main first."""
+
+    id: str
+    title: str
+    year: int | None = None
+    genres: tuple[str, ...] = ()
+    directors: tuple[str, ...] = ()
+    writers: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
+    description: str = ""
+    rating: float | None = None  # catalog rating, 0-10
+
+
+class Interaction(NamedTuple):
+    """One user's verdict on one film: ``LIKE`` (+1) or ``DISLIKE`` (-1)."""
+
+    user_id: str
+    film_id: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One user's taste as the engines see it."""
+
+    liked: tuple[str, ...] = ()
+    disliked: tuple[str, ...] = ()
+    excluded: frozenset[str] = frozenset()
+    seed_film_id: str | None = None  # "more like this"
+
+    @property
+    def rated(self) -> frozenset[str]:
+        return frozenset(self.liked) | frozenset(self.disliked)
+
+    @property
+    def hidden(self) -> frozenset[str]:
+        """Films never to recommend: rated or excluded."""
+        return self.rated | self.excluded
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A human reason in Russian; ``seed_film_id`` names the film it refers to."""
+
+    text: str
+    source: Source
+    seed_film_id: str | None = None
+
+
+class LlmPick(NamedTuple):
+    """A film GigaChat chose (already grounded in the catalog) and why."""
+
+    film_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One film in a source's ranked list; ``because_of`` is the film that explains it."""
+
+    film_id: str
+    score: float
+    because_of: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RankedList:
+    """A source's candidates, best first. ``name`` selects the blend weight."""
+
+    name: str
+    source: Source
+    candidates: Sequence[Candidate] = field(default_factory=tuple)
+
+
+class ItemIndex:
+    """Film ids <-> matrix columns."""
+
+    def __init__(self, film_ids: Iterable[str]) -> None:
+        self.ids: tuple[str, ...] = tuple(dict.fromkeys(film_ids))
+        self._columns = {film_id: column for column, film_id in enumerate(self.ids)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, film_id: object) -> bool:
+        return film_id in self._columns
+
+    def column(self, film_id: str) -> int | None:
+        return self._columns.get(film_id)
+
+    def columns(self, film_ids: Iterable[str]) -> IntArray:
+        """Columns of the known films among ``film_ids`` (unknown ones are skipped)."""
+        found = [self._columns[f] for f in film_ids if f in self._columns]
+        return np.asarray(found, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Everyone's likes and dislikes as binary users x items CSR matrices."""
+
+    likes: sp.csr_matrix
+    dislikes: sp.csr_matrix
+    user_ids: tuple[str, ...]
+
+    @classmethod
+    def from_interactions(cls, interactions: Iterable[Interaction], index: ItemIndex) -> Feedback:
+        users: dict[str, int] = {}
+        rows: list[int] = []
+        columns: list[int] = []
+        values: list[int] = []
+        for user_id, film_id, value in interactions:
+            column = index.column(film_id)
+            if column is None or value == 0:
+                continue
+            rows.append(users.setdefault(user_id, len(users)))
+            columns.append(column)
+            values.append(LIKE if value > 0 else DISLIKE)
+        return cls.from_arrays(
+            np.asarray(rows, dtype=np.int64),
+            np.asarray(columns, dtype=np.int64),
+            np.asarray(values, dtype=np.int64),
+            n_users=len(users),
+            n_items=len(index),
+            user_ids=tuple(users),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        rows: IntArray,
+        columns: IntArray,
+        values: IntArray,
+        *,
+        n_users: int,
+        n_items: int,
+        user_ids: tuple[str, ...] = (),
+    ) -> Feedback:
+        shape = (n_users, n_items)
+
+        def binary(mask: npt.NDArray[np.bool_]) -> sp.csr_matrix:
+            data = np.ones(int(mask.sum()), dtype=np.float64)
+            matrix = sp.csr_matrix((data, (rows[mask], columns[mask])), shape=shape)
+            matrix.data[:] = 1.0  # a repeated verdict counts once
+            return matrix
+
+        return cls(binary(values > 0), binary(values < 0), user_ids)
+
+    @property
+    def n_items(self) -> int:
+        return int(self.likes.shape[1])
+
+
+def taste_matrix(
+    profiles: Sequence[Profile], index: ItemIndex, dislike_weight: float
+) -> sp.csr_matrix:
+    """Users x items: +1 per liked film, ``-dislike_weight`` per disliked film."""
+    rows: list[int] = []
+    columns: list[int] = []
+    values: list[float] = []
+    for row, profile in enumerate(profiles):
+        liked = index.columns(profile.liked)
+        disliked = index.columns(profile.disliked)
+        rows += [row] * (len(liked) + len(disliked))
+        columns += [*liked.tolist(), *disliked.tolist()]
+        values += [1.0] * len(liked) + [-dislike_weight] * len(disliked)
+    return sp.csr_matrix((values, (rows, columns)), shape=(len(profiles), len(index)))
+
+
+def taste_from_feedback(
+    likes: sp.spmatrix, dislikes: sp.spmatrix, dislike_weight: float
+) -> sp.csr_matrix:
+    return sp.csr_matrix(likes - dislike_weight * dislikes)
+
+
+def top_columns(scores: FloatArray, n: int) -> IntArray:
+    """Per row, the columns of the ``n`` highest scores, best first; ties go to the lower column.
+
+    A full stable sort, so that equal scores (popularity counts) rank reproducibly.
+    """
+    matrix = np.atleast_2d(scores)
+    n = max(0, min(n, matrix.shape[1]))
+    return np.asarray(np.argsort(-matrix, axis=1, kind="stable")[:, :n], dtype=np.int64)
+
+
+def ranked_candidates(scores: FloatArray, n: int, hidden: IntArray) -> tuple[IntArray, FloatArray]:
+    """The ``n`` best columns of one score row, leaving out ``hidden`` and -inf scores."""
+    row = np.array(scores, dtype=np.float64)
+    row[hidden] = -np.inf
+    columns = top_columns(row, n)[0]
+    columns = columns[np.isfinite(row[columns])]
+    return columns, row[columns]

@@ -1,0 +1,1 @@
+"""Offline evaluation of the engines on MovieLens-format data (``cinema eval``)."""

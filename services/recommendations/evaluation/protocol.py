@@ -1,0 +1,124 @@
+"""The evaluation protocol: leave the last positive out, rank 10, HR / NDCG / coverage.
+
+Per user, ratings are ordered by time; the last rating >= 4 is the test film and
+everything before it is training (>= 4 a like, <= 2 a dislike, 3 neither, but
+still a film the user has seen). Ratings after the test film are dropped. Users
+with fewer than two positives are not evaluated; their ratings still train.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from services.recommendations.engines.model import (
+    DISLIKE,
+    LIKE,
+    Feedback,
+    FilmInfo,
+    FloatArray,
+    IntArray,
+    ItemIndex,
+    top_columns,
+)
+from services.recommendations.evaluation.movielens import MovieLens
+
+LIKE_AT = 4.0
+DISLIKE_AT = 2.0
+CUTOFF = 10
+
+
+@dataclass(frozen=True)
+class Split:
+    films: list[FilmInfo]  # in column order
+    index: ItemIndex
+    train: Feedback  # every user's training likes and dislikes
+    seen: sp.csr_matrix  # every film each user rated before the test film (never recommended)
+    eval_rows: IntArray  # the evaluated users' rows
+    test: IntArray  # their test film's column
+
+    @property
+    def n_items(self) -> int:
+        return len(self.index)
+
+
+def leave_last_positive_out(data: MovieLens) -> Split:
+    ratings = data.ratings
+    known = set(f.id for f in data.films)
+    films = list(data.films) + [
+        FilmInfo(film_id, film_id)
+        for film_id in dict.fromkeys(ratings.film_ids.tolist())
+        if film_id not in known
+    ]
+    index = ItemIndex(f.id for f in films)
+    user_ids, users = np.unique(ratings.user_ids, return_inverse=True)
+    columns = index.columns(ratings.film_ids.tolist())
+    order = np.lexsort((ratings.timestamps, users))  # by user, then time (stable)
+    users, columns = users[order], columns[order]
+    values, position = ratings.values[order], np.arange(len(order))
+    positive = values >= LIKE_AT
+    n_users = len(user_ids)
+    positives = np.bincount(users[positive], minlength=n_users)
+    last_positive = np.full(n_users, len(order), dtype=np.int64)
+    last_positive[users[positive]] = -1
+    np.maximum.at(last_positive, users[positive], position[positive])
+    evaluated = positives >= 2
+    cut = np.where(evaluated, last_positive, len(order))
+    training = position < cut[users]
+    verdict = np.where(values >= LIKE_AT, LIKE, np.where(values <= DISLIKE_AT, DISLIKE, 0))
+    train = Feedback.from_arrays(
+        users[training], columns[training], verdict[training], n_users=n_users, n_items=len(index)
+    )
+    seen = sp.csr_matrix(
+        (np.ones(int(training.sum())), (users[training], columns[training])),
+        shape=(n_users, len(index)),
+    )
+    eval_rows = np.flatnonzero(evaluated).astype(np.int64)
+    test = columns[last_positive[eval_rows]].astype(np.int64)
+    return Split(films, index, train, seen, eval_rows, test)
+
+
+def hidden_mask(split: Split) -> tuple[IntArray, IntArray]:
+    """(row, column) of every film an evaluated user must not be recommended."""
+    seen = split.seen[split.eval_rows].tocoo()
+    return seen.row.astype(np.int64), seen.col.astype(np.int64)
+
+
+def top_n_unseen(scores: FloatArray, split: Split, n: int = CUTOFF) -> IntArray:
+    """Per evaluated user (rows of ``scores``), the ``n`` best films not seen in training."""
+    masked = np.array(scores, dtype=np.float64)
+    rows, columns = hidden_mask(split)
+    masked[rows, columns] = -np.inf
+    top = top_columns(masked, n)
+    top[~np.isfinite(np.take_along_axis(masked, top, axis=1))] = -1  # not a recommendation
+    return top
+
+
+@dataclass(frozen=True)
+class Metrics:
+    hit_rate: float
+    ndcg: float
+    coverage: float
+
+    def as_json(self) -> dict[str, float]:
+        return {
+            f"hr@{CUTOFF}": round(self.hit_rate, 4),
+            f"ndcg@{CUTOFF}": round(self.ndcg, 4),
+            "coverage": round(self.coverage, 4),
+        }
+
+
+def measure(top: IntArray, test: IntArray, n_items: int) -> Metrics:
+    """HR@k, NDCG@k (one relevant film: 1/log2(rank+1)) and catalog coverage."""
+    if len(test) == 0:
+        return Metrics(0.0, 0.0, 0.0)
+    hits = top == test[:, np.newaxis]
+    discounts = 1.0 / np.log2(np.arange(2, top.shape[1] + 2))
+    recommended = np.unique(top[top >= 0])
+    return Metrics(
+        float(hits.any(axis=1).mean()),
+        float((hits * discounts).sum(axis=1).mean()),
+        len(recommended) / n_items if n_items else 0.0,
+    )

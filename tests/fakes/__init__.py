@@ -1,0 +1,1 @@
+"""Fakes of services outside our reach, speaking their real wire protocols."""

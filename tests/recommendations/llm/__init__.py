@@ -1,0 +1,1 @@
+"""The GigaChat source against a fake GigaChat, driven by the real SDK."""
