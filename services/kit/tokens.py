@@ -16,7 +16,7 @@ import jwt
 import structlog
 
 from services.kit.context import Caller
-from services.kit.errors import Unauthenticated
+from services.kit.errors import Unauthenticated, Unavailable
 
 #: The only signature algorithm we issue; anything else (``none`` included) is refused.
 ALGORITHM = "EdDSA"
@@ -47,18 +47,23 @@ class JwksCache:
     async def key(self, kid: str) -> jwt.PyJWK | None:
         """The key with this id, or None when the auth service does not publish it."""
         if self._stale() or kid not in self._keys:
-            await self._refresh()
+            await self._refresh(seen=self._fetched_at)
         return self._keys.get(kid)
 
     def _stale(self) -> bool:
         return self._fetched_at is None or self._clock() - self._fetched_at > self._max_age
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, seen: float | None) -> None:
         async with self._lock:
-            now = self._clock()
-            # A burst of tokens with a bogus kid must not become a burst of fetches.
-            if self._fetched_at is not None and now - self._fetched_at < self._min_refetch:
-                return
+            if self._fetched_at != seen:
+                return  # fetched while this caller waited for the lock: that answer stands
+            # At most one fetch per `min_refetch_seconds`, so a burst of tokens with bogus
+            # key ids cannot become a burst of fetches; a caller within that floor waits
+            # for it rather than failing, so a key that just rotated in is still learned.
+            if self._fetched_at is not None:
+                wait = self._min_refetch - (self._clock() - self._fetched_at)
+                if wait > 0:
+                    await asyncio.sleep(wait)
             jwks = await self._fetch()
             keys: dict[str, jwt.PyJWK] = {}
             for entry in jwks.get("keys", []):
@@ -67,7 +72,7 @@ class JwksCache:
                 except (KeyError, jwt.PyJWKError) as error:
                     log.warning("jwks_key_skipped", kid=entry.get("kid"), error=str(error))
             self._keys = keys
-            self._fetched_at = now
+            self._fetched_at = self._clock()
 
 
 class TokenVerifier:
@@ -89,7 +94,11 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str):
             raise Unauthenticated("access token has no key id")
-        key = await self._keys.key(kid)
+        try:
+            key = await self._keys.key(kid)
+        except Exception as error:
+            log.warning("jwks_fetch_failed", error=repr(error))
+            raise Unavailable("cannot verify the access token now; try again") from error
         if key is None:
             raise Unauthenticated("access token signed by an unknown key")
         try:
