@@ -10,74 +10,42 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 import uvicorn
 from prometheus_client import make_asgi_app, start_http_server
 
-from etl.pipeline import load_demo_if_empty
 from gateway.app import create_app
 from services.auth import service as auth_service
-from services.auth.accounts import Accounts
-from services.auth.keys import KeyRing
-from services.auth.store import AuthStore
 from services.catalog import service as catalog_service
 from services.kit.config import Settings
 from services.kit.server import GrpcJwksSource, GrpcServer, ServiceSpec
 from services.kit.tokens import JwksCache, TokenVerifier
 from services.likes import service as likes_service
 from services.recommendations import service as recommendations_service
+from services.runtime import Runtime, utc_now
 
 log = structlog.get_logger(__name__)
 
 SERVICES = ("auth", "catalog", "likes", "recommendations")
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+#: How each service opens its stores and builds itself, in the order they open (auth
+#: first: it fills the key ring that the others may sign service credentials with).
+OPENERS: dict[str, Callable[[Runtime], Awaitable[ServiceSpec]]] = {
+    "auth": auth_service.open_service,
+    "catalog": catalog_service.open_service,
+    "likes": likes_service.open_service,
+    "recommendations": recommendations_service.open_service,
+}
 
 
-@dataclass
-class Runtime:
-    """What the services of one process share."""
-
-    settings: Settings
-    #: The auth service's signing keys; filled from the auth store when it opens.
-    keys: KeyRing
-    clock: Callable[[], datetime] = utc_now
-    accounts: Accounts | None = None
-    auth_store: AuthStore | None = None
-    #: The likes service, built once its store is open.
-    likes: ServiceSpec | None = None
-
-    def auth(self) -> ServiceSpec:
-        if self.accounts is None or self.auth_store is None:
-            raise RuntimeError("the auth store is not open")
-        return auth_service.create(self.accounts, self.auth_store)
-
-    def likes_service(self) -> ServiceSpec:
-        if self.likes is None:
-            raise RuntimeError("the likes store is not open")
-        return self.likes
-
-
-def _spec(name: str, runtime: Runtime) -> ServiceSpec:
-    factories: dict[str, Callable[[], ServiceSpec]] = {
-        "auth": runtime.auth,
-        "catalog": lambda: catalog_service.create(runtime.settings),
-        "likes": runtime.likes_service,
-        "recommendations": recommendations_service.create,
-    }
-    return factories[name]()
-
-
-async def _load_demo_catalog(settings: Settings) -> None:
-    """First start on an empty catalog: load the bundled demo films through the ETL."""
-    report = await load_demo_if_empty(settings)
-    if report is not None:
-        log.info("demo_catalog_loaded", films=report.counts["film_work"]["inserted"])
+async def _close(specs: list[ServiceSpec]) -> None:
+    """Closes the stores of services that opened before a later step failed."""
+    for spec in reversed(specs):
+        if spec.on_stop is not None:
+            await spec.on_stop()
 
 
 async def _supervised(service: str, worker: Callable[[], Awaitable[None]]) -> None:
@@ -101,7 +69,7 @@ class Stack:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.settings = settings
-        self.runtime = Runtime(settings, KeyRing(), clock)
+        self.runtime = Runtime(settings, clock=clock, hosted=frozenset(services))
         self._services = services
         self._gateway = gateway
         self._jwks = GrpcJwksSource(lambda: settings.auth_target)
@@ -113,36 +81,36 @@ class Stack:
         self.http_address = ""
 
     async def start(self) -> None:
-        settings = self.settings
-        if "auth" in self._services:
-            runtime = self.runtime
-            runtime.accounts, runtime.auth_store = await auth_service.open_accounts(
-                settings, runtime.keys, runtime.clock
-            )
-        if "likes" in self._services:
-            self.runtime.likes = await likes_service.open_service(settings, self.runtime.clock)
-        if "catalog" in self._services and settings.demo_catalog:
-            await _load_demo_catalog(settings)
         if self._services:
-            # Port 0 means "pick one": bind first, then point our own targets at it.
+            await self._start_services()
+        if self._gateway:
+            await self._start_gateway()
+
+    async def _start_services(self) -> None:
+        settings = self.settings
+        specs: list[ServiceSpec] = []
+        try:
+            for name in self._services:
+                specs.append(await OPENERS[name](self.runtime))
             verifier = TokenVerifier(
                 JwksCache(self._jwks, settings.jwks_refresh_seconds),
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
             )
-            specs = [_spec(name, self.runtime) for name in self._services]
             self._grpc = GrpcServer(specs, verifier, settings.grpc_host, settings.grpc_port)
-            self.grpc_address = self._grpc.address
-            if settings.grpc_port == 0:
-                self._point_targets_at(self.grpc_address)
-            await self._grpc.start()
-            self._workers = [
-                asyncio.create_task(_supervised(spec.name, worker))
-                for spec in specs
-                for worker in spec.workers
-            ]
-        if self._gateway:
-            await self._start_gateway()
+        except BaseException:
+            await _close(specs)
+            raise
+        # Port 0 means "pick one": bound now, so point our own targets at it.
+        self.grpc_address = self._grpc.address
+        if settings.grpc_port == 0:
+            self._point_targets_at(self.grpc_address)
+        await self._grpc.start()
+        self._workers = [
+            asyncio.create_task(_supervised(spec.name, worker))
+            for spec in specs
+            for worker in spec.workers
+        ]
 
     def _point_targets_at(self, address: str) -> None:
         for name in SERVICES:
@@ -166,7 +134,7 @@ class Stack:
             port=settings.http_port,
             log_config=None,
             lifespan="on",
-            # The gateway is the edge: it appends the peer to X-Forwarded-For itself.
+            # The gateway is the edge: it sets X-Forwarded-For to the real peer itself.
             proxy_headers=False,
         )
         self._http = uvicorn.Server(config)

@@ -27,8 +27,6 @@ USER_AGENT_MAX = 512
 #: a login character), so no user can squat the name of a service.
 SERVICE_LOGIN_PREFIX = "service:"
 
-DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
-
 
 @dataclass(frozen=True)
 class Registration:
@@ -84,12 +82,6 @@ def service_login(name: str) -> str:
     if not LOGIN_PATTERN.fullmatch(name):
         raise InvalidArgument([("name", "must be 3-64 characters of letters, digits, ._-")])
     return SERVICE_LOGIN_PREFIX + name.lower()
-
-
-def page_size(requested: int) -> int:
-    if requested < 0:
-        raise InvalidArgument([("page_size", "must not be negative")])
-    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
 def encode_page_token(cursor: int | None) -> str:

@@ -17,6 +17,7 @@ from services.auth.throttle import LoginThrottle, SlidingWindow
 from services.kit.config import Settings
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
+from services.runtime import Runtime
 
 NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
 
@@ -62,6 +63,12 @@ async def open_accounts(
     )
     accounts = Accounts(store, keys, Passwords(), throttle, token_policy(settings), clock)
     return accounts, store
+
+
+async def open_service(runtime: Runtime) -> ServiceSpec:
+    """Opens the auth store (migrating it), loads the signing keys into ``runtime.keys``."""
+    accounts, store = await open_accounts(runtime.settings, runtime.keys, runtime.clock)
+    return create(accounts, store)
 
 
 def create(accounts: Accounts, store: AuthStore) -> ServiceSpec:

@@ -13,6 +13,7 @@ from services.auth import rules
 from services.auth.accounts import Accounts, Client, TokenPair
 from services.auth.store import UserAccount
 from services.kit.context import caller
+from services.kit.validation import page_size
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
@@ -106,7 +107,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.ListLoginHistoryRequest, context: Context
     ) -> auth_pb2.ListLoginHistoryResponse:
         # Whose history comes from the token alone: the request has no user field.
-        size = rules.page_size(request.page_size)
+        size = page_size(request.page_size)
         before = rules.decode_page_token(request.page_token)
         page = await self._accounts.login_history(caller().user_id, size, before)
         return auth_pb2.ListLoginHistoryResponse(

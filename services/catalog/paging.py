@@ -16,12 +16,6 @@ from services.kit.errors import InvalidArgument
 MAX_OFFSET = 10_000  # deep paging is a scraper's tool; Elasticsearch stops there too
 
 
-def page_size(requested: int, default: int, maximum: int, field: str = "page_size") -> int:
-    if requested < 0:
-        raise InvalidArgument({field: "must not be negative"})
-    return min(requested or default, maximum)
-
-
 def _fingerprint(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
 

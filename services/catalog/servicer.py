@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Sequence
 
 import grpc
@@ -14,19 +13,11 @@ from services.catalog.cache import FilmCache
 from services.catalog.model import FilmFilter
 from services.catalog.store import CatalogStore
 from services.kit.errors import InvalidArgument, NotFound
+from services.kit.validation import page_size, required_uuid, required_uuids
 
 MAX_BATCH_IDS = 500
 MAX_TITLE_QUERIES = 100
 MATCH_CANDIDATES = 20
-
-
-def _uuid(value: str, field: str) -> str:
-    if not value:
-        raise InvalidArgument({field: "is required"})
-    try:
-        return str(uuid.UUID(value))
-    except ValueError as error:
-        raise InvalidArgument({field: "must be a UUID"}) from error
 
 
 def _query(value: str, field: str = "query") -> str:
@@ -60,7 +51,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def GetFilm(
         self, request: catalog_pb2.GetFilmRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.GetFilmResponse:
-        film_id = _uuid(request.film_id, "film_id")
+        film_id = required_uuid(request.film_id, "film_id")
         film = (await self._films([film_id])).get(film_id)
         if film is None:
             raise NotFound(f"film {film_id} not found")
@@ -73,11 +64,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             raise InvalidArgument({"film_ids": "at least one id is required"})
         if len(request.film_ids) > MAX_BATCH_IDS:
             raise InvalidArgument({"film_ids": f"at most {MAX_BATCH_IDS} ids"})
-        ids = list(
-            dict.fromkeys(
-                _uuid(value, f"film_ids[{index}]") for index, value in enumerate(request.film_ids)
-            )
-        )
+        ids = required_uuids(request.film_ids, "film_ids")
         films = await self._films(ids)
         return catalog_pb2.BatchGetFilmsResponse(
             films=[films[i] for i in ids if i in films],
@@ -87,13 +74,13 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def ListFilms(
         self, request: catalog_pb2.ListFilmsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ListFilmsResponse:
-        limit = paging.page_size(request.page_size, 20, 100)
+        limit = page_size(request.page_size)
         if request.order_by not in convert.ORDERS:
             raise InvalidArgument({"order_by": "unknown order"})
         if request.type and request.type not in convert.FILM_TYPE_OF:
             raise InvalidArgument({"type": "unknown film type"})
         film_filter = FilmFilter(
-            genre_id=_uuid(request.genre_id, "genre_id") if request.genre_id else None,
+            genre_id=required_uuid(request.genre_id, "genre_id") if request.genre_id else None,
             type=convert.FILM_TYPE_OF.get(request.type),
         )
         order = convert.ORDERS[request.order_by]
@@ -110,7 +97,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: catalog_pb2.SearchFilmsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.SearchFilmsResponse:
         query = _query(request.query)
-        limit = paging.page_size(request.page_size, 20, 100)
+        limit = page_size(request.page_size)
         offset = paging.decode_token(request.page_token, "films", query)
         page = await self._store.search_films(query, offset, limit)
         return catalog_pb2.SearchFilmsResponse(
@@ -164,7 +151,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def ListGenres(
         self, request: catalog_pb2.ListGenresRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.ListGenresResponse:
-        limit = paging.page_size(request.page_size, 100, 500)
+        limit = page_size(request.page_size, default=100, maximum=500)
         offset = paging.decode_token(request.page_token, "genres")
         page = await self._store.list_genres(offset, limit)
         return catalog_pb2.ListGenresResponse(
@@ -175,7 +162,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def GetPerson(
         self, request: catalog_pb2.GetPersonRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.GetPersonResponse:
-        person_id = _uuid(request.person_id, "person_id")
+        person_id = required_uuid(request.person_id, "person_id")
         person = await self._store.get_person(person_id)
         if person is None:
             raise NotFound(f"person {person_id} not found")
@@ -185,7 +172,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: catalog_pb2.SearchPersonsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.SearchPersonsResponse:
         query = _query(request.query)
-        limit = paging.page_size(request.page_size, 20, 100)
+        limit = page_size(request.page_size)
         offset = paging.decode_token(request.page_token, "persons", query)
         page = await self._store.search_persons(query, offset, limit)
         return catalog_pb2.SearchPersonsResponse(

@@ -143,6 +143,41 @@ class Settings(BaseSettings):
     llm_retry_max_backoff_seconds: float = Field(
         8.0, ge=0, description="Longest delay between two GigaChat attempts."
     )
+    recommendations_list_size: int = Field(
+        100, gt=0, le=500, description="Films kept in each user's stored recommendation list."
+    )
+    recommendations_debounce_seconds: float = Field(
+        0.3, ge=0, description="Quiet time after a user's last event before their list refreshes."
+    )
+    recommendations_refresh_concurrency: int = Field(
+        4, gt=0, description="Refreshes computed at once (events, sweep, StreamRefreshes)."
+    )
+    recommendations_refreshes_per_minute: int = Field(
+        10, gt=0, description="RefreshMyRecommendations calls one user may make per minute."
+    )
+    recommendations_llm_on_events: bool = Field(
+        True, description="After an event's local refresh, refresh again with GigaChat (budgeted)."
+    )
+    recommendations_sweep_seconds: float = Field(
+        300.0, gt=0, description="How often the sweep looks for stale lists."
+    )
+    recommendations_max_age_seconds: float = Field(
+        6 * 3600.0, gt=0, description="Lists older than this are refreshed by the sweep."
+    )
+    recommendations_model_rebuild_seconds: float = Field(
+        300.0, gt=0, description="Longest time new likes wait before the models are refitted."
+    )
+    recommendations_model_rebuild_interactions: int = Field(
+        500, gt=0, description="New likes/dislikes that trigger a refit at once."
+    )
+    recommendations_catalog_refresh_seconds: float = Field(
+        900.0, gt=0, description="How often the catalog's films are fetched again for the models."
+    )
+    recommendations_blend_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description='Blend weights by list (JSON, e.g. {"ease": 1, "content": 0.1}); '
+        "unset ones keep their defaults: ease, knn, content, seed, llm, top_rated, most_liked.",
+    )
 
     log_level: str = Field("INFO", description="Log level.")
     log_format: str = Field("json", pattern="^(json|console)$", description="json or console.")

@@ -14,15 +14,6 @@ import json
 from services.kit.errors import InvalidArgument
 from services.likes.model import PageCursor
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
-
-
-def page_size(requested: int, field: str = "page_size") -> int:
-    if requested < 0:
-        raise InvalidArgument({field: "must not be negative"})
-    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-
 
 def encode_token(cursor: PageCursor | None, list_filter: str) -> str:
     if cursor is None:

@@ -19,6 +19,7 @@ from services.likes.films import FilmDirectory
 from services.likes.kafka_relay import KafkaRelay, bootstrap_servers
 from services.likes.servicer import LikesServicer
 from services.likes.store import LikesStore, open_store
+from services.runtime import Runtime
 
 NAME = likes_pb2.DESCRIPTOR.services_by_name["LikesService"].full_name
 
@@ -28,9 +29,10 @@ ACCESS = AccessPolicy(
 )
 
 
-async def open_service(settings: Settings, clock: Callable[[], datetime]) -> ServiceSpec:
+async def open_service(runtime: Runtime) -> ServiceSpec:
     """Opens the store named by ``CINEMA_LIKES_DSN`` and builds the service on it."""
-    return create_with(await open_store(settings), settings, clock)
+    settings = runtime.settings
+    return create_with(await open_store(settings), settings, runtime.clock)
 
 
 def create_with(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
@@ -13,22 +12,14 @@ from cinema.catalog.v1 import catalog_pb2
 from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
 from services.kit.context import caller
 from services.kit.errors import InvalidArgument
+from services.kit.validation import page_size, required_uuid, required_uuids
 from services.likes.films import FilmDirectory
 from services.likes.model import Event, EventKind, Rating, to_micros
-from services.likes.paging import decode_token, encode_token, page_size
+from services.likes.paging import decode_token, encode_token
 from services.likes.store import AppendSignal, LikesStore
 
 MAX_STATS_IDS = 500
 STREAM_BATCH = 500
-
-
-def film_uuid(value: str, field: str = "film_id") -> str:
-    if not value:
-        raise InvalidArgument({field: "is required"})
-    try:
-        return str(uuid.UUID(value))
-    except ValueError as error:
-        raise InvalidArgument({field: "must be a UUID"}) from error
 
 
 def _rating(value: int, field: str = "rating") -> Rating:
@@ -75,7 +66,7 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
     async def RateFilm(
         self, request: likes_pb2.RateFilmRequest, context: grpc.aio.ServicerContext
     ) -> likes_pb2.RateFilmResponse:
-        film_id = film_uuid(request.film_id)
+        film_id = required_uuid(request.film_id, "film_id")
         if request.rating == likes_pb2.RATING_UNSPECIFIED:
             raise InvalidArgument({"rating": "is required (ClearRating removes a rating)"})
         rating = _rating(request.rating)
@@ -91,14 +82,14 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
     async def ClearRating(
         self, request: likes_pb2.ClearRatingRequest, context: grpc.aio.ServicerContext
     ) -> likes_pb2.ClearRatingResponse:
-        film_id = film_uuid(request.film_id)
+        film_id = required_uuid(request.film_id, "film_id")
         changed = await self._store.clear_rating(caller().user_id, film_id, self._now_us())
         return likes_pb2.ClearRatingResponse(changed=changed)
 
     async def ExcludeFilm(
         self, request: likes_pb2.ExcludeFilmRequest, context: grpc.aio.ServicerContext
     ) -> likes_pb2.ExcludeFilmResponse:
-        film_id = film_uuid(request.film_id)
+        film_id = required_uuid(request.film_id, "film_id")
         await self._films.require(film_id)
         changed = await self._store.exclude(caller().user_id, film_id, self._now_us())
         return likes_pb2.ExcludeFilmResponse(changed=changed)
@@ -106,14 +97,14 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
     async def IncludeFilm(
         self, request: likes_pb2.IncludeFilmRequest, context: grpc.aio.ServicerContext
     ) -> likes_pb2.IncludeFilmResponse:
-        film_id = film_uuid(request.film_id)
+        film_id = required_uuid(request.film_id, "film_id")
         changed = await self._store.include(caller().user_id, film_id, self._now_us())
         return likes_pb2.IncludeFilmResponse(changed=changed)
 
     async def RequestMoreLikeThis(
         self, request: likes_pb2.RequestMoreLikeThisRequest, context: grpc.aio.ServicerContext
     ) -> likes_pb2.RequestMoreLikeThisResponse:
-        film_id = film_uuid(request.film_id)
+        film_id = required_uuid(request.film_id, "film_id")
         await self._films.require(film_id)
         now_us = self._now_us()
         await self._store.record_more_like_this(caller().user_id, film_id, now_us)
@@ -178,9 +169,7 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
             raise InvalidArgument({"film_ids": "at least one id is required"})
         if len(request.film_ids) > MAX_STATS_IDS:
             raise InvalidArgument({"film_ids": f"at most {MAX_STATS_IDS} ids"})
-        film_ids = list(
-            dict.fromkeys(film_uuid(v, f"film_ids[{i}]") for i, v in enumerate(request.film_ids))
-        )
+        film_ids = required_uuids(request.film_ids, "film_ids")
         counted = await self._store.film_stats(film_ids)
         stats = []
         for film_id in film_ids:

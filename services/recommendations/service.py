@@ -1,8 +1,8 @@
-"""The recommendation service as a server hosts it.
+"""The recommendation service as a server hosts it, with its store and workers.
 
-Every RPC answers UNIMPLEMENTED (the generated base servicer) until the recommendations
-issue. GetSimilarFilms is public (the film page); StreamRefreshes is internal: it drives
-paid GigaChat calls for any user.
+GetSimilarFilms is public (the film page); StreamRefreshes is internal: it drives
+paid GigaChat calls for any user. The workers fit the engines, follow the likes log
+(debounced refreshes) and sweep stale lists.
 """
 
 from __future__ import annotations
@@ -10,6 +10,17 @@ from __future__ import annotations
 from cinema.recommendations.v1 import recommendations_pb2, recommendations_pb2_grpc
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
+from services.recommendations.catalog import CatalogClient
+from services.recommendations.credentials import ServiceToken
+from services.recommendations.engines_state import EngineState
+from services.recommendations.events import LikesStreamSource
+from services.recommendations.llm import create_llm_source
+from services.recommendations.pipeline import Pipeline
+from services.recommendations.refresher import Refresher, StoreLlmCache
+from services.recommendations.servicer import RecommendationServicer, RefreshLimiter
+from services.recommendations.store import open_store
+from services.recommendations.watchers import ListWatchers
+from services.runtime import Runtime
 
 NAME = recommendations_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name
 
@@ -19,12 +30,46 @@ ACCESS = AccessPolicy(
 )
 
 
-def create() -> ServiceSpec:
-    servicer = recommendations_pb2_grpc.RecommendationServiceServicer()  # type: ignore[abstract]
+async def open_service(runtime: Runtime) -> ServiceSpec:
+    """Opens the store named by ``CINEMA_RECOMMENDATIONS_DSN`` and builds the service.
+
+    Targets are read on first use: embedded, the other services are this very server,
+    whose port is known only once it is bound.
+    """
+    settings, clock = runtime.settings, runtime.clock
+    # Embedded, the token for likes.StreamEvents is signed with our own auth keys.
+    own_keys = runtime.keys if "auth" in runtime.hosted else None
+    service_token = ServiceToken(settings, own_keys, clock)
+    store = await open_store(settings.recommendations_dsn)
+    catalog = CatalogClient(lambda: settings.catalog_target)
+    engines = EngineState(store, catalog, settings)
+    llm = create_llm_source(settings, catalog, cache=StoreLlmCache(store, clock))
+    watchers = ListWatchers()
+    refresher = Refresher(store, engines, llm, watchers, settings, clock)
+    source = LikesStreamSource(lambda: settings.likes_target, service_token)
+    pipeline = Pipeline(store, source, refresher, engines, settings, clock)
+    servicer = RecommendationServicer(
+        store,
+        engines,
+        refresher,
+        watchers,
+        catalog,
+        RefreshLimiter(settings.recommendations_refreshes_per_minute),
+    )
+
+    async def close() -> None:
+        await refresher.aclose()
+        await llm.aclose()
+        await source.close()
+        await catalog.close()
+        await store.close()
+
     return ServiceSpec(
         name=NAME,
         register=lambda server: (
             recommendations_pb2_grpc.add_RecommendationServiceServicer_to_server(servicer, server)
         ),
         access=ACCESS,
+        on_stop=close,
+        workers=(engines.run, pipeline.run, pipeline.sweep),
     )

@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from cinema.auth.v1 import auth_pb2, auth_pb2_grpc
 from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
+from services.kit import clients
 from services.stack import Stack
 from tests.fixtures.stack import bearer, mint_token
 
@@ -136,3 +137,11 @@ async def test_internal_rpc_admits_a_service_token(stack: Stack, channel: grpc.a
     request = likes_pb2.StreamEventsRequest(after_sequence=0, replay_only=True)
     stream = stub.StreamEvents(request, metadata=bearer(token))
     assert await stream.read() == grpc.aio.EOF
+
+
+async def test_kit_channel_presents_its_credential_on_streaming_calls(stack: Stack) -> None:
+    token = mint_token(stack, user_id="svc-recommendations", roles=("service",))
+    async with clients.channel(stack.grpc_address, token=lambda: token) as channel:
+        stub = likes_pb2_grpc.LikesServiceStub(channel)
+        request = likes_pb2.StreamEventsRequest(after_sequence=0, replay_only=True)
+        assert [event async for event in stub.StreamEvents(request)] == []

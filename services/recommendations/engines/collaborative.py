@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing import normalize
 
 from services.recommendations.engines.model import (
     Feedback,
@@ -25,6 +24,7 @@ from services.recommendations.engines.model import (
     IntArray,
     ItemIndex,
     Profile,
+    l2_normalize,
     taste_matrix,
 )
 
@@ -106,7 +106,7 @@ class KnnModel:
 
     @classmethod
     def fit(cls, feedback: Feedback, index: ItemIndex, config: KnnConfig = KnnConfig()) -> KnnModel:
-        items = normalize(sp.csc_matrix(feedback.likes, dtype=np.float64), axis=0)
+        items = l2_normalize(sp.csc_matrix(feedback.likes, dtype=np.float64), axis=0)
         similarity = sp.csr_matrix(items.T @ items)
         similarity.setdiag(0.0)
         similarity.eliminate_zeros()

@@ -17,7 +17,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from services.recommendations.engines.collaborative import best_liked
 from services.recommendations.engines.model import (
@@ -26,6 +25,7 @@ from services.recommendations.engines.model import (
     IntArray,
     ItemIndex,
     Profile,
+    l2_normalize,
     taste_matrix,
 )
 
@@ -61,11 +61,13 @@ def person_weights(film: FilmInfo, config: ContentConfig) -> dict[str, float]:
 
 
 def _block(matrix: sp.spmatrix, weight: float) -> sp.csr_matrix:
-    return sp.csr_matrix(normalize(sp.csr_matrix(matrix, dtype=np.float64)) * np.sqrt(weight))
+    return sp.csr_matrix(l2_normalize(sp.csr_matrix(matrix, dtype=np.float64)) * np.sqrt(weight))
 
 
 def film_features(films: Sequence[FilmInfo], config: ContentConfig) -> sp.csr_matrix:
     """Films x features, rows L2-normalised (a film with no features is a zero row)."""
+    if not films:
+        return sp.csr_matrix((0, 0), dtype=np.float64)
     blocks: list[sp.csr_matrix] = []
     genres = DictVectorizer().fit_transform(
         [{g.strip().casefold(): 1.0 for g in film.genres} or {"": 0.0} for film in films]
@@ -82,7 +84,7 @@ def film_features(films: Sequence[FilmInfo], config: ContentConfig) -> sp.csr_ma
             blocks.append(_block(tfidf.fit_transform(texts), config.text_weight))
         except ValueError:  # only stop words: no vocabulary
             pass
-    return sp.csr_matrix(normalize(sp.hstack(blocks, format="csr")))
+    return sp.csr_matrix(l2_normalize(sp.hstack(blocks, format="csr")))
 
 
 class ContentModel:

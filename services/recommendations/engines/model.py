@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from sklearn.preprocessing import normalize
 
 LIKE = 1
 DISLIKE = -1
@@ -221,3 +222,11 @@ def ranked_candidates(scores: FloatArray, n: int, hidden: IntArray) -> tuple[Int
     columns = top_columns(row, n)[0]
     columns = columns[np.isfinite(row[columns])]
     return columns, row[columns]
+
+
+def l2_normalize(matrix: sp.spmatrix, axis: int = 1) -> sp.csr_matrix:
+    """Rows (or columns) scaled to unit length; an empty matrix (no films, no users yet)
+    stays empty instead of being refused, as scikit-learn's ``normalize`` does."""
+    if matrix.shape[0] == 0 or matrix.shape[1] == 0:
+        return sp.csr_matrix(matrix, dtype=np.float64)
+    return sp.csr_matrix(normalize(matrix, axis=axis))

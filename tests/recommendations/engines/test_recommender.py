@@ -80,3 +80,12 @@ def test_refit_with_new_likes_changes_the_list() -> None:
     shown = [r.film_id for r in refitted.recommend(Profile(liked=("s1",)), limit=3).items]
     assert shown[0] == "meh"
     assert SCI_FI[0] not in shown
+
+
+def test_engines_fit_before_any_film_or_like_exists() -> None:
+    empty = Recommender.fit([], [])
+    assert empty.recommend(Profile(), limit=5).items == []
+    no_likes = Recommender.fit(films(), [])
+    result = no_likes.recommend(Profile(), limit=3)
+    assert result.fallback and len(result.items) == 3
+    assert no_likes.refit([]).recommend(Profile(), limit=3).items == result.items

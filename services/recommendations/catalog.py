@@ -1,0 +1,118 @@
+"""The catalog as the recommender sees it, fetched over gRPC: films for the engines,
+summaries for the responses, and title grounding for GigaChat's answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+
+from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from services.kit import clients
+from services.recommendations.engines import FilmInfo
+
+TIMEOUT_SECONDS = 10.0
+LIST_PAGE = 100  # ListFilms' largest page
+BATCH = 500  # BatchGetFilms' largest batch
+MATCH_BATCH = 100  # MatchTitles' largest batch
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """Every film of the catalog: what the engines need and what a response shows."""
+
+    films: tuple[FilmInfo, ...]
+    summaries: dict[str, catalog_pb2.FilmSummary]
+
+
+def film_info(film: catalog_pb2.Film) -> FilmInfo:
+    return FilmInfo(
+        id=film.id,
+        title=film.title,
+        year=film.year if film.HasField("year") else None,
+        genres=tuple(g.name for g in film.genres),
+        directors=tuple(p.full_name for p in film.directors),
+        writers=tuple(p.full_name for p in film.writers),
+        actors=tuple(p.full_name for p in film.actors),
+        description=film.description,
+        rating=film.rating if film.HasField("rating") else None,
+    )
+
+
+def summary(film: catalog_pb2.Film) -> catalog_pb2.FilmSummary:
+    found = catalog_pb2.FilmSummary(
+        id=film.id, title=film.title, genres=[g.name for g in film.genres], type=film.type
+    )
+    if film.HasField("year"):
+        found.year = film.year
+    if film.HasField("rating"):
+        found.rating = film.rating
+    return found
+
+
+def _title_query(title: str, year: int | None) -> catalog_pb2.TitleQuery:
+    query = catalog_pb2.TitleQuery(title=title.strip()[:300])
+    if year is not None:
+        query.year = year
+    return query
+
+
+class CatalogClient:
+    """CatalogService calls; the channel opens on first use (embedded: our own port)."""
+
+    def __init__(self, target: Callable[[], str]) -> None:
+        self._target = target
+        self._channel: grpc.aio.Channel | None = None
+
+    def _stub(self) -> catalog_pb2_grpc.CatalogServiceStub:
+        if self._channel is None:
+            self._channel = clients.channel(self._target())
+        return catalog_pb2_grpc.CatalogServiceStub(self._channel)
+
+    async def snapshot(self) -> CatalogSnapshot:
+        """All films: ids page by page from ListFilms, then their details in batches."""
+        ids: list[str] = []
+        token = ""
+        while True:
+            page = await self._stub().ListFilms(
+                catalog_pb2.ListFilmsRequest(page_size=LIST_PAGE, page_token=token),
+                timeout=TIMEOUT_SECONDS,
+            )
+            ids += [film.id for film in page.films]
+            token = page.next_page_token
+            if not token:
+                break
+        films = await self.films(list(dict.fromkeys(ids)))
+        return CatalogSnapshot(
+            tuple(film_info(f) for f in films), {f.id: summary(f) for f in films}
+        )
+
+    async def films(self, film_ids: list[str]) -> list[catalog_pb2.Film]:
+        found: list[catalog_pb2.Film] = []
+        for start in range(0, len(film_ids), BATCH):
+            response = await self._stub().BatchGetFilms(
+                catalog_pb2.BatchGetFilmsRequest(film_ids=film_ids[start : start + BATCH]),
+                timeout=TIMEOUT_SECONDS,
+            )
+            found += response.films
+        return found
+
+    async def ground(self, queries: list[tuple[str, int | None]]) -> list[str | None]:
+        """One film id (or None: no confident match) per ``(title, year)``: MatchTitles."""
+        found: list[str | None] = [None] * len(queries)
+        # A blank title would make the catalog refuse the whole batch: it matches nothing.
+        asked = [i for i, (title, _) in enumerate(queries) if title.strip()]
+        for start in range(0, len(asked), MATCH_BATCH):
+            chunk = asked[start : start + MATCH_BATCH]
+            request = catalog_pb2.MatchTitlesRequest(
+                queries=[_title_query(*queries[i]) for i in chunk]
+            )
+            response = await self._stub().MatchTitles(request, timeout=TIMEOUT_SECONDS)
+            for i, match in zip(chunk, response.matches, strict=True):
+                found[i] = match.film.id if match.matched else None
+        return found
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()

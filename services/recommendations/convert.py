@@ -1,0 +1,92 @@
+"""Domain results -> protobuf messages, and the request checks every RPC shares."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+
+from google.protobuf import timestamp_pb2
+
+from cinema.catalog.v1 import catalog_pb2
+from cinema.recommendations.v1 import recommendations_pb2 as pb
+from services.kit.errors import InvalidArgument
+from services.recommendations.engines import Recommended, Source
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+
+SOURCES = {
+    Source.COLLABORATIVE: pb.SOURCE_COLLABORATIVE,
+    Source.CONTENT: pb.SOURCE_CONTENT,
+    Source.LLM: pb.SOURCE_LLM,
+    Source.POPULAR: pb.SOURCE_POPULAR,
+}
+
+
+def page_size(requested: int, field: str = "page_size") -> int:
+    if requested < 0:
+        raise InvalidArgument({field: "must not be negative"})
+    return min(requested or DEFAULT_PAGE, MAX_PAGE)
+
+
+def uuid_field(value: str, field: str) -> str:
+    if not value:
+        raise InvalidArgument({field: "is required"})
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as error:
+        raise InvalidArgument({field: "must be a UUID"}) from error
+
+
+def encode_page_token(generate_us: int, offset: int) -> str:
+    raw = json.dumps({"g": generate_us, "o": offset}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str, generate_us: int) -> int:
+    """The offset a token continues at; InvalidArgument when it is not from this list."""
+    if not token:
+        return 0
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        stamp, offset = int(data["g"]), int(data["o"])
+    except (binascii.Error, ValueError, KeyError, TypeError) as error:
+        raise InvalidArgument({"page_token": "is not a token this service issued"}) from error
+    if stamp != generate_us:
+        raise InvalidArgument({"page_token": "the list was replaced: start from the first page"})
+    if offset < 0:
+        raise InvalidArgument({"page_token": "is not a token this service issued"})
+    return offset
+
+
+def timestamp(micros: int) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromMicroseconds(micros)
+    return stamp
+
+
+def recommendation(
+    item: Recommended, summaries: Mapping[str, catalog_pb2.FilmSummary]
+) -> pb.Recommendation:
+    film = summaries.get(item.film_id) or catalog_pb2.FilmSummary(id=item.film_id)
+    reasons = []
+    for reason in item.reasons:
+        message = pb.Reason(text=reason.text, source=SOURCES[reason.source])
+        if reason.seed_film_id:
+            message.seed_film_id = reason.seed_film_id
+        reasons.append(message)
+    return pb.Recommendation(
+        film=film,
+        score=item.score,
+        sources=[SOURCES[s] for s in item.sources],
+        reasons=reasons,
+    )
+
+
+def recommendations(
+    items: Iterable[Recommended], summaries: Mapping[str, catalog_pb2.FilmSummary]
+) -> list[pb.Recommendation]:
+    return [recommendation(item, summaries) for item in items]

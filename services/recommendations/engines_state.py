@@ -1,0 +1,140 @@
+"""The fitted engines the service answers from, refitted off the event loop.
+
+A ``Recommender`` is immutable: a refit builds a new one in a worker thread and swaps
+it in, so RPCs keep answering from the old one meanwhile. The catalog is fetched
+again every ``catalog_refresh_seconds`` (a full fit: content features change); new
+likes trigger a cheaper refit (content kept) once ``rebuild_interactions`` arrived or
+``rebuild_seconds`` passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+
+import grpc
+import structlog
+
+from cinema.catalog.v1 import catalog_pb2
+from services.kit.config import Settings
+from services.recommendations.catalog import CatalogClient, CatalogSnapshot
+from services.recommendations.engines import (
+    BlendConfig,
+    EngineConfig,
+    Recommender,
+)
+from services.recommendations.store import RecommendationStore
+
+log = structlog.get_logger(__name__)
+
+RETRY_SECONDS = 1.0
+WAKE_SECONDS = 1.0
+
+
+def engine_config(weights: Mapping[str, float]) -> EngineConfig:
+    """Engine settings with the configured blend weights (unknown names are an error)."""
+    names = {f.name for f in dataclasses.fields(BlendConfig)}
+    unknown = sorted(set(weights) - names)
+    if unknown:
+        raise ValueError(f"CINEMA_RECOMMENDATIONS_BLEND_WEIGHTS: unknown lists {unknown}")
+    return EngineConfig(blend=BlendConfig(**{**dataclasses.asdict(BlendConfig()), **weights}))
+
+
+class EngineState:
+    def __init__(
+        self,
+        store: RecommendationStore,
+        catalog: CatalogClient,
+        settings: Settings,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._config = engine_config(settings.recommendations_blend_weights)
+        self._catalog_seconds = settings.recommendations_catalog_refresh_seconds
+        self._rebuild_seconds = settings.recommendations_model_rebuild_seconds
+        self._rebuild_interactions = settings.recommendations_model_rebuild_interactions
+        self._clock = clock
+        self._ready = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._pending = 0
+        self.recommender: Recommender | None = None
+        self.snapshot = CatalogSnapshot((), {})
+
+    async def current(self, wait_seconds: float = 10.0) -> Recommender:
+        """The fitted engines, waiting for the first fit after a start."""
+        if self.recommender is None:
+            async with asyncio.timeout(wait_seconds):
+                await self._ready.wait()
+        assert self.recommender is not None
+        return self.recommender
+
+    def summaries(self) -> Mapping[str, catalog_pb2.FilmSummary]:
+        return self.snapshot.summaries
+
+    def interactions_changed(self, count: int) -> None:
+        """The projection got ``count`` new verdicts: a refit may be due."""
+        self._pending += count
+        if self._pending >= self._rebuild_interactions:
+            self._changed.set()
+
+    async def run(self) -> None:
+        """Fits at start, then refits as the catalog and the likes change, until cancelled."""
+        catalog_at = fitted_at = -float("inf")
+        while True:
+            now = self._clock()
+            try:
+                if now - catalog_at >= self._catalog_seconds or not self.snapshot.films:
+                    await self._fit_catalog()
+                    catalog_at = fitted_at = now
+                elif self._pending and (
+                    self._pending >= self._rebuild_interactions
+                    or now - fitted_at >= self._rebuild_seconds
+                ):
+                    await self._refit()
+                    fitted_at = now
+            except grpc.aio.AioRpcError as error:
+                log.warning("recommender_fit_postponed", code=error.code().name)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            except Exception:
+                log.exception("recommender_fit_failed")
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            self._changed.clear()
+            try:
+                async with asyncio.timeout(WAKE_SECONDS):
+                    await self._changed.wait()
+            except TimeoutError:
+                pass
+
+    async def _fit_catalog(self) -> None:
+        snapshot = await self._catalog.snapshot()
+        self._pending = 0
+        interactions = await self._store.interactions()
+        started = time.perf_counter()
+        self.recommender = await asyncio.to_thread(
+            Recommender.fit, snapshot.films, interactions, self._config
+        )
+        self.snapshot = snapshot
+        self._ready.set()
+        log.info(
+            "recommender_fitted",
+            films=len(snapshot.films),
+            interactions=len(interactions),
+            seconds=round(time.perf_counter() - started, 3),
+        )
+
+    async def _refit(self) -> None:
+        assert self.recommender is not None
+        self._pending = 0
+        interactions = await self._store.interactions()
+        started = time.perf_counter()
+        self.recommender = await asyncio.to_thread(self.recommender.refit, interactions)
+        log.info(
+            "recommender_refitted",
+            interactions=len(interactions),
+            seconds=round(time.perf_counter() - started, 3),
+        )

@@ -1,0 +1,148 @@
+"""The refresh pipeline: likes events -> projection -> debounced refreshes; the sweep.
+
+Events are folded into the projection in batches, each batch with the cursor in one
+transaction, so a restart resumes exactly after the last folded event. A user's
+refresh waits ``debounce`` seconds after their latest event (at most ``MAX_WAITS``
+debounces after the first), so a burst of likes makes one refresh. "More like this"
+refreshes at once with that film as the seed. Each event-driven refresh is local
+(fast); GigaChat may then improve the list in the background, within its budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from services.kit.config import Settings
+from services.recommendations import metrics
+from services.recommendations.engines_state import EngineState
+from services.recommendations.events import EventSource
+from services.recommendations.model import Change, LikesEvent, to_micros
+from services.recommendations.refresher import Refresher
+from services.recommendations.store import RecommendationStore
+
+log = structlog.get_logger(__name__)
+
+CURSOR = "likes-events"
+BATCH = 500
+MAX_WAITS = 5
+SWEEP_BATCH = 100
+VERDICTS = frozenset({Change.LIKED, Change.DISLIKED, Change.CLEARED})
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: RecommendationStore,
+        source: EventSource,
+        refresher: Refresher,
+        engines: EngineState,
+        settings: Settings,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._source = source
+        self._refresher = refresher
+        self._engines = engines
+        self._clock = clock
+        self._debounce = settings.recommendations_debounce_seconds
+        self._sweep_seconds = settings.recommendations_sweep_seconds
+        self._max_age = timedelta(seconds=settings.recommendations_max_age_seconds)
+        self._llm_on_events = settings.recommendations_llm_on_events
+        self._due: dict[str, tuple[float, float]] = {}  # user -> (first event, refresh at)
+        self._timers: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Consumes the likes log until cancelled."""
+        queue: asyncio.Queue[LikesEvent] = asyncio.Queue(maxsize=BATCH * 4)
+        after = await self._store.get_cursor(CURSOR)
+        log.info("pipeline_started", after_sequence=after)
+        reader = asyncio.create_task(self._read(after, queue))
+        try:
+            while True:
+                batch = [await queue.get()]
+                while len(batch) < BATCH and not queue.empty():
+                    batch.append(queue.get_nowait())
+                await self._fold(batch)
+        finally:
+            reader.cancel()
+            for task in [*self._timers.values(), *self._tasks]:
+                task.cancel()
+            await asyncio.gather(
+                reader, *self._timers.values(), *self._tasks, return_exceptions=True
+            )
+
+    async def _read(self, after: int, queue: asyncio.Queue[LikesEvent]) -> None:
+        async for event in self._source.events(after):
+            await queue.put(event)
+
+    async def _fold(self, batch: list[LikesEvent]) -> None:
+        await self._store.apply_events(batch, CURSOR)
+        for event in batch:
+            metrics.EVENTS.labels(event.change.name.lower()).inc()
+        self._engines.interactions_changed(sum(e.change in VERDICTS for e in batch))
+        seeds = {e.user_id: e.film_id for e in batch if e.change is Change.MORE_LIKE_THIS}
+        for user_id, film_id in seeds.items():
+            self._cancel_timer(user_id)
+            self._spawn(self._refresh(user_id, film_id, "more_like_this"))
+        for user_id in dict.fromkeys(e.user_id for e in batch if e.user_id not in seeds):
+            self._schedule(user_id)
+
+    def _schedule(self, user_id: str) -> None:
+        now = time.monotonic()
+        first = self._due[user_id][0] if user_id in self._due else now
+        self._due[user_id] = (first, min(now + self._debounce, first + MAX_WAITS * self._debounce))
+        if user_id not in self._timers:
+            timer = asyncio.create_task(self._after_quiet(user_id))
+            self._timers[user_id] = timer
+            timer.add_done_callback(lambda _: self._timers.pop(user_id, None))
+
+    def _cancel_timer(self, user_id: str) -> None:
+        self._due.pop(user_id, None)
+        timer = self._timers.pop(user_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    async def _after_quiet(self, user_id: str) -> None:
+        delay = self._debounce
+        while delay > 0:
+            await asyncio.sleep(delay)
+            delay = self._due[user_id][1] - time.monotonic()
+        del self._due[user_id]
+        await self._refresh(user_id, None, "event")
+
+    async def _refresh(self, user_id: str, seed_film_id: str | None, trigger: str) -> None:
+        result = await self._refresher.refresh(user_id, seed_film_id, trigger=trigger)
+        log.info(
+            "list_refreshed",
+            user_id=user_id,
+            trigger=trigger,
+            status=result.status.name,
+            ms=round(result.latency_seconds * 1000, 1),
+        )
+        self._refresher.refresh_with_llm_later(user_id, seed_film_id)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def sweep(self) -> None:
+        """Refreshes lists older than the configured age, every ``sweep_seconds``."""
+        while True:
+            await asyncio.sleep(self._sweep_seconds)
+            try:
+                older_than = to_micros(self._clock() - self._max_age)
+                users = await self._store.stale_users(older_than, SWEEP_BATCH)
+                for user_id in users:
+                    await self._refresher.refresh(
+                        user_id, allow_llm=self._llm_on_events, trigger="sweep"
+                    )
+            except Exception:
+                log.exception("sweep_failed")

@@ -1,0 +1,213 @@
+"""RecommendationService RPCs: check the request, call the domain, map the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from cinema.recommendations.v1 import recommendations_pb2 as pb
+from cinema.recommendations.v1 import recommendations_pb2_grpc
+from services.kit.context import caller, current_caller
+from services.kit.errors import NotFound, ResourceExhausted, Unavailable
+from services.recommendations import convert
+from services.recommendations.catalog import CatalogClient
+from services.recommendations.engines_state import EngineState
+from services.recommendations.model import StoredList, visible_items
+from services.recommendations.refresher import Refresher, RefreshResult, RefreshStatus
+from services.recommendations.store import RecommendationStore
+from services.recommendations.watchers import ListWatchers
+
+WATCH_RECHECK_SECONDS = 5.0  # lists stored by other replicas are seen at least this often
+MAX_STREAM_PENDING = 1000  # StreamRefreshes: unanswered requests before reading pauses
+
+
+class RefreshLimiter:
+    """At most ``per_minute`` manual refreshes per user in any sliding minute."""
+
+    def __init__(self, per_minute: int) -> None:
+        self._per_minute = per_minute
+        self._calls: dict[str, deque[float]] = {}
+
+    def check(self, user_id: str) -> None:
+        now = time.monotonic()
+        calls = self._calls.setdefault(user_id, deque())
+        while calls and calls[0] <= now - 60:
+            calls.popleft()
+        if len(calls) >= self._per_minute:
+            raise ResourceExhausted("too many refreshes: try again later", calls[0] + 60 - now)
+        calls.append(now)
+
+
+class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServicer):
+    def __init__(
+        self,
+        store: RecommendationStore,
+        engines: EngineState,
+        refresher: Refresher,
+        watchers: ListWatchers,
+        catalog: CatalogClient,
+        limiter: RefreshLimiter,
+    ) -> None:
+        self._store = store
+        self._engines = engines
+        self._refresher = refresher
+        self._watchers = watchers
+        self._catalog = catalog
+        self._limiter = limiter
+
+    async def _current(self, user_id: str) -> StoredList:
+        """The stored list; a user's first one is made on the spot."""
+        stored = await self._store.get_list(user_id)
+        if stored is None:
+            stored = (await self._refresher.refresh(user_id, trigger="first_read")).stored
+        if stored is None:
+            raise Unavailable("recommendations are not ready yet; try again")
+        return stored
+
+    async def _page(
+        self, user_id: str, stored: StoredList, size: int, offset: int
+    ) -> tuple[list[pb.Recommendation], str]:
+        visible = visible_items(stored, await self._store.taste(user_id))
+        page = visible[offset : offset + size]
+        following = offset + size
+        token = convert.encode_page_token(stored.generate_us, following)
+        items = convert.recommendations(page, self._engines.summaries())
+        return items, token if following < len(visible) else ""
+
+    async def GetMyRecommendations(
+        self, request: pb.GetMyRecommendationsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetMyRecommendationsResponse:
+        size = convert.page_size(request.page_size)
+        user_id = caller().user_id
+        stored = await self._current(user_id)
+        offset = convert.decode_page_token(request.page_token, stored.generate_us)
+        items, token = await self._page(user_id, stored, size, offset)
+        return pb.GetMyRecommendationsResponse(
+            items=items,
+            generate_time=convert.timestamp(stored.generate_us),
+            fallback=stored.fallback,
+            next_page_token=token,
+        )
+
+    async def GetSimilarFilms(
+        self, request: pb.GetSimilarFilmsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSimilarFilmsResponse:
+        film_id = convert.uuid_field(request.film_id, "film_id")
+        size = convert.page_size(request.page_size)
+        try:
+            recommender = await self._engines.current()
+        except TimeoutError as error:
+            raise Unavailable("recommendations are not ready yet; try again") from error
+        if film_id not in recommender.films:
+            # Maybe a film added since the models were fitted: then it has no neighbours yet.
+            if not await self._catalog.films([film_id]):
+                raise NotFound(f"film {film_id} not found")
+            return pb.GetSimilarFilmsResponse()
+        signed_in = current_caller.get()
+        hidden = (await self._store.taste(signed_in.user_id)).hidden if signed_in else frozenset()
+        items = await asyncio.to_thread(recommender.similar, film_id, size, hidden)
+        return pb.GetSimilarFilmsResponse(
+            items=convert.recommendations(items, self._engines.summaries())
+        )
+
+    async def RefreshMyRecommendations(
+        self, request: pb.RefreshMyRecommendationsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RefreshMyRecommendationsResponse:
+        size = convert.page_size(request.page_size)
+        user_id = caller().user_id
+        self._limiter.check(user_id)
+        result = await self._refresher.refresh(user_id, trigger="user")
+        if result.stored is None or result.status is RefreshStatus.FAILED:
+            raise Unavailable("could not refresh the list; try again")
+        self._refresher.refresh_with_llm_later(user_id)
+        items, token = await self._page(user_id, result.stored, size, 0)
+        return pb.RefreshMyRecommendationsResponse(
+            items=items,
+            generate_time=convert.timestamp(result.stored.generate_us),
+            fallback=result.stored.fallback,
+            next_page_token=token,
+        )
+
+    async def WatchMyRecommendations(
+        self, request: pb.WatchMyRecommendationsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchMyRecommendationsResponse]:
+        size = convert.page_size(request.page_size)
+        user_id = caller().user_id
+        last: tuple[Any, ...] | None = None
+        while True:
+            signal = self._watchers.snapshot(user_id)
+            stored = await self._current(user_id)
+            items, token = await self._page(user_id, stored, size, 0)
+            shown = (tuple(i.film.id for i in items), stored.fallback)
+            if shown != last:
+                last = shown
+                yield pb.WatchMyRecommendationsResponse(
+                    items=items,
+                    generate_time=convert.timestamp(stored.generate_us),
+                    fallback=stored.fallback,
+                    next_page_token=token,
+                )
+            await self._watchers.wait(signal, WATCH_RECHECK_SECONDS)
+
+    async def StreamRefreshes(
+        self,
+        request_iterator: AsyncIterator[pb.StreamRefreshesRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[pb.StreamRefreshesResponse]:
+        answers: asyncio.Queue[pb.StreamRefreshesResponse | Exception | None] = asyncio.Queue()
+        pending: set[asyncio.Task[None]] = set()
+        room = asyncio.Semaphore(MAX_STREAM_PENDING)
+
+        async def answer(user_id: str, seed: str | None, allow_llm: bool) -> None:
+            try:
+                result = await self._refresher.refresh(user_id, seed, allow_llm, "stream")
+                await answers.put(refresh_response(result))
+            finally:
+                room.release()
+
+        async def read() -> None:
+            try:
+                async for request in request_iterator:
+                    user_id = convert.uuid_field(request.user_id, "user_id")
+                    seed = (
+                        convert.uuid_field(request.seed_film_id, "seed_film_id")
+                        if request.HasField("seed_film_id")
+                        else None
+                    )
+                    await room.acquire()
+                    task = asyncio.create_task(answer(user_id, seed, request.allow_llm))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+                await asyncio.gather(*pending)
+                await answers.put(None)
+            except Exception as error:
+                await answers.put(error)
+
+        reader = asyncio.create_task(read())
+        try:
+            while (item := await answers.get()) is not None:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            reader.cancel()
+            for task in pending:
+                task.cancel()
+
+
+def refresh_response(result: RefreshResult) -> pb.StreamRefreshesResponse:
+    response = pb.StreamRefreshesResponse(
+        user_id=result.user_id,
+        status=pb.RefreshStatus.ValueType(result.status),
+        item_count=len(result.stored.items) if result.stored else 0,
+        sources=[convert.SOURCES[s] for s in (result.stored.sources if result.stored else ())],
+        llm_used=result.llm_used,
+        detail=result.detail,
+    )
+    response.latency.FromNanoseconds(int(result.latency_seconds * 1e9))
+    return response

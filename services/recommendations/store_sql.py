@@ -1,0 +1,234 @@
+"""The recommendation store on SQLAlchemy 2 async: SQLite (aiosqlite) or PostgreSQL (asyncpg).
+
+The tables are created when the store opens (``CREATE TABLE IF NOT EXISTS``): the
+schema is small and has only grown so far; it moves to Alembic with its first change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from services.kit.config import dsn_scheme
+from services.recommendations.engines import Interaction, Source
+from services.recommendations.model import (
+    Change,
+    LikesEvent,
+    StoredList,
+    Taste,
+    decode_items,
+    encode_items,
+)
+
+metadata = sa.MetaData()
+MICROS = sa.BigInteger()
+
+lists = sa.Table(
+    "recommendation_lists",
+    metadata,
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("items", sa.Text, nullable=False),
+    sa.Column("generate_us", MICROS, nullable=False, index=True),
+    sa.Column("fallback", sa.Boolean, nullable=False),
+    sa.Column("sources", sa.String(200), nullable=False),
+    sa.Column("llm_used", sa.Boolean, nullable=False),
+)
+
+cursors = sa.Table(
+    "event_cursors",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("sequence", MICROS, nullable=False),
+)
+
+interactions = sa.Table(
+    "interactions",
+    metadata,
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("film_id", sa.String(64), primary_key=True),
+    sa.Column("value", sa.SmallInteger, nullable=False),  # +1 like, -1 dislike, 0 none
+    sa.Column("excluded", sa.Boolean, nullable=False),
+    sa.Column("updated_us", MICROS, nullable=False),
+)
+
+llm_cache = sa.Table(
+    "llm_cache",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("expires_us", MICROS, nullable=False),
+)
+
+_VALUES = {Change.LIKED: 1, Change.DISLIKED: -1, Change.CLEARED: 0}
+_EXCLUDED = {Change.EXCLUDED: True, Change.INCLUDED: False}
+
+
+def engine_url(dsn: str) -> str:
+    """The SQLAlchemy async URL of a configured DSN (``sqlite:///path`` -> aiosqlite)."""
+    scheme = dsn_scheme(dsn)
+    _, _, rest = dsn.partition("://")
+    if scheme == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ValueError(
+        f"CINEMA_RECOMMENDATIONS_DSN: no store for {scheme}:// (use sqlite:/// or postgresql://)"
+    )
+
+
+def fold(events: Sequence[LikesEvent]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The columns each (user, film) ends with after ``events``, in log order."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for event in events:
+        if event.change in _VALUES:
+            column, value = "value", _VALUES[event.change]
+        elif event.change in _EXCLUDED:
+            column, value = "excluded", _EXCLUDED[event.change]
+        else:
+            continue
+        row = rows.setdefault((event.user_id, event.film_id), {})
+        row[column] = value
+        row["updated_us"] = event.time_us
+    return rows
+
+
+class SqlRecommendationStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    @classmethod
+    async def open(cls, dsn: str) -> SqlRecommendationStore:
+        url = sa.make_url(engine_url(dsn))
+        connect_args: dict[str, object] = {}
+        if url.get_backend_name() == "sqlite":
+            if url.database and url.database != ":memory:":
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            connect_args["timeout"] = 30
+        engine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        return cls(engine)
+
+    async def get_list(self, user_id: str) -> StoredList | None:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(sa.select(lists).where(lists.c.user_id == user_id))
+            ).first()
+        if row is None:
+            return None
+        return StoredList(
+            user_id=row.user_id,
+            items=decode_items(row.items),
+            generate_us=row.generate_us,
+            fallback=row.fallback,
+            sources=tuple(Source(s) for s in row.sources.split(",") if s),
+            llm_used=row.llm_used,
+        )
+
+    async def put_list(self, stored: StoredList) -> None:
+        values = {
+            "items": encode_items(stored.items),
+            "generate_us": stored.generate_us,
+            "fallback": stored.fallback,
+            "sources": ",".join(s.value for s in stored.sources),
+            "llm_used": stored.llm_used,
+        }
+        statement = self._insert(lists).values(user_id=stored.user_id, **values)
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                statement.on_conflict_do_update(index_elements=[lists.c.user_id], set_=values)
+            )
+
+    async def stale_users(self, older_than_us: int, limit: int) -> list[str]:
+        query = (
+            sa.select(lists.c.user_id)
+            .where(lists.c.generate_us < older_than_us)
+            .order_by(lists.c.generate_us, lists.c.user_id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            return list((await connection.execute(query)).scalars())
+
+    async def apply_events(self, events: Sequence[LikesEvent], cursor: str) -> None:
+        if not events:
+            return
+        async with self._engine.begin() as connection:
+            for (user_id, film_id), changed in fold(events).items():
+                statement = self._insert(interactions).values(
+                    user_id=user_id,
+                    film_id=film_id,
+                    value=changed.get("value", 0),
+                    excluded=changed.get("excluded", False),
+                    updated_us=changed["updated_us"],
+                )
+                await connection.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[interactions.c.user_id, interactions.c.film_id],
+                        set_=changed,
+                    )
+                )
+            await self._set_cursor(connection, cursor, events[-1].sequence)
+
+    async def _set_cursor(self, connection: AsyncConnection, name: str, sequence: int) -> None:
+        statement = self._insert(cursors).values(name=name, sequence=sequence)
+        await connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[cursors.c.name], set_={"sequence": sequence}
+            )
+        )
+
+    async def get_cursor(self, cursor: str) -> int:
+        async with self._engine.connect() as connection:
+            found = await connection.scalar(
+                sa.select(cursors.c.sequence).where(cursors.c.name == cursor)
+            )
+        return int(found or 0)
+
+    async def taste(self, user_id: str) -> Taste:
+        query = (
+            sa.select(interactions.c.film_id, interactions.c.value, interactions.c.excluded)
+            .where(interactions.c.user_id == user_id)
+            .order_by(interactions.c.updated_us.desc(), interactions.c.film_id)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return Taste(
+            liked=tuple(r.film_id for r in rows if r.value > 0),
+            disliked=tuple(r.film_id for r in rows if r.value < 0),
+            excluded=frozenset(r.film_id for r in rows if r.excluded),
+        )
+
+    async def interactions(self) -> list[Interaction]:
+        query = sa.select(
+            interactions.c.user_id, interactions.c.film_id, interactions.c.value
+        ).where(interactions.c.value != 0)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [Interaction(r.user_id, r.film_id, int(r.value)) for r in rows]
+
+    async def cache_get(self, key: str, now_us: int) -> str | None:
+        query = sa.select(llm_cache.c.value).where(
+            llm_cache.c.key == key, llm_cache.c.expires_us > now_us
+        )
+        async with self._engine.connect() as connection:
+            found = await connection.scalar(query)
+        return None if found is None else str(found)
+
+    async def cache_put(self, key: str, value: str, expires_us: int) -> None:
+        statement = self._insert(llm_cache).values(key=key, value=value, expires_us=expires_us)
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[llm_cache.c.key],
+                    set_={"value": value, "expires_us": expires_us},
+                )
+            )
+
+    async def close(self) -> None:
+        await self._engine.dispose()

@@ -1,0 +1,25 @@
+"""What the services hosted by one process share, handed to each service as it opens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from services.auth.keys import KeyRing
+from services.kit.config import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    #: The auth service's signing keys: filled when the auth store opens, so a process
+    #: that hosts auth (the embedded stack) can sign its own service credentials.
+    keys: KeyRing = field(default_factory=KeyRing)
+    clock: Callable[[], datetime] = utc_now
+    #: The services this process hosts (one in production, all four embedded).
+    hosted: frozenset[str] = frozenset()

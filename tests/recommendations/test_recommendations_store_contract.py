@@ -1,0 +1,91 @@
+"""One contract for every recommendation store backend: SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from services.recommendations.engines import Interaction, Reason, Recommended, Source
+from services.recommendations.model import Change, LikesEvent, StoredList
+from services.recommendations.store import RecommendationStore, open_store
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dsn(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/recommendations.db"
+    return str(request.getfixturevalue("postgres_dsn"))
+
+
+@pytest.fixture
+async def store(dsn: str) -> AsyncIterator[RecommendationStore]:
+    opened = await open_store(dsn)
+    yield opened
+    await opened.close()
+
+
+def event(sequence: int, user: str, film: str, change: Change) -> LikesEvent:
+    return LikesEvent(sequence, user, film, change, 1_000_000 + sequence)
+
+
+async def test_list_round_trips_and_is_replaced(store: RecommendationStore) -> None:
+    assert await store.get_list("u1") is None
+    item = Recommended(
+        "f1", 0.5, (Source.CONTENT, Source.LLM), (Reason("Похоже на «Брат»", Source.CONTENT, "f0"),)
+    )
+    first = StoredList("u1", (item,), 10, False, (Source.CONTENT,), llm_used=True)
+    await store.put_list(first)
+    assert await store.get_list("u1") == first
+    second = StoredList("u1", (), 20, True, (Source.POPULAR,))
+    await store.put_list(second)
+    assert await store.get_list("u1") == second
+
+
+async def test_stale_users_are_the_oldest_lists(store: RecommendationStore) -> None:
+    for user, generated in (("a", 30), ("b", 10), ("c", 20)):
+        await store.put_list(StoredList(user, (), generated, True))
+    assert await store.stale_users(25, 10) == ["b", "c"]
+    assert await store.stale_users(25, 1) == ["b"]
+
+
+async def test_events_fold_into_tastes_with_the_cursor(store: RecommendationStore) -> None:
+    assert await store.get_cursor("likes") == 0
+    await store.apply_events(
+        [
+            event(1, "u", "liked", Change.LIKED),
+            event(2, "u", "flipped", Change.LIKED),
+            event(3, "u", "flipped", Change.DISLIKED),
+            event(4, "u", "cleared", Change.LIKED),
+            event(5, "u", "cleared", Change.CLEARED),
+            event(6, "u", "excluded", Change.EXCLUDED),
+            event(7, "u", "back", Change.EXCLUDED),
+            event(8, "v", "liked", Change.LIKED),
+        ],
+        "likes",
+    )
+    await store.apply_events(
+        [event(9, "u", "back", Change.INCLUDED), event(10, "u", "seed", Change.MORE_LIKE_THIS)],
+        "likes",
+    )
+    assert await store.get_cursor("likes") == 10
+    taste = await store.taste("u")
+    assert taste.liked == ("liked",)
+    assert taste.disliked == ("flipped",)
+    assert taste.excluded == frozenset({"excluded"})
+    assert sorted(await store.interactions()) == sorted(
+        [
+            Interaction("u", "liked", 1),
+            Interaction("u", "flipped", -1),
+            Interaction("v", "liked", 1),
+        ]
+    )
+
+
+async def test_cache_entries_expire(store: RecommendationStore) -> None:
+    await store.cache_put("k", '[{"film_id": "f"}]', expires_us=100)
+    assert await store.cache_get("k", now_us=99) == '[{"film_id": "f"}]'
+    assert await store.cache_get("k", now_us=100) is None
+    await store.cache_put("k", "[]", expires_us=200)
+    assert await store.cache_get("k", now_us=150) == "[]"
