@@ -14,40 +14,22 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.auth.keys import SigningKey, signing_key_from_pem
 from services.auth.refresh import IssuedRefreshToken, PresentedRefreshToken
 from services.auth.store import LoginHistoryPage, LoginRecord, LoginTaken, UserAccount
 from services.auth.tables import login_events, refresh_tokens, signing_keys, token_families, users
-from services.kit.config import dsn_scheme
+from services.kit.sql import create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Serializes migrations of replicas starting together on one PostgreSQL database.
 _MIGRATION_LOCK_ID = 0x43494E45  # "CINE"
 
 
-def engine_url(dsn: str) -> str:
-    """The SQLAlchemy async URL of a configured DSN (``sqlite:///path`` -> aiosqlite)."""
-    scheme = dsn_scheme(dsn)
-    _, _, rest = dsn.partition("://")
-    if scheme == "sqlite":
-        return f"sqlite+aiosqlite://{rest}"
-    if scheme in ("postgresql", "postgres"):
-        return f"postgresql+asyncpg://{rest}"
-    raise ValueError(f"the auth store supports sqlite:// and postgresql:// DSNs, not {scheme}://")
-
-
 async def open_store(dsn: str) -> SqlAuthStore:
     """Connects to the store named by ``dsn`` and brings its schema up to date."""
-    url = sa.make_url(engine_url(dsn))
-    connect_args: dict[str, object] = {}
-    if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        # Concurrent writers wait for the file lock instead of failing at once.
-        connect_args["timeout"] = 30
-    engine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    engine = create_engine(dsn, "CINEMA_AUTH_DSN")
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
     return SqlAuthStore(engine)

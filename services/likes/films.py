@@ -13,22 +13,12 @@ from collections.abc import Callable, Sequence
 import grpc
 
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from services.catalog.messages import film_summary
 from services.kit import clients
 from services.kit.errors import NotFound, Unavailable
 
 CATALOG_TIMEOUT_SECONDS = 5.0
 CAPACITY = 50_000
-
-
-def summary_of(film: catalog_pb2.Film) -> catalog_pb2.FilmSummary:
-    summary = catalog_pb2.FilmSummary(
-        id=film.id, title=film.title, genres=[g.name for g in film.genres], type=film.type
-    )
-    if film.HasField("year"):
-        summary.year = film.year
-    if film.HasField("rating"):
-        summary.rating = film.rating
-    return summary
 
 
 class FilmDirectory:
@@ -73,7 +63,7 @@ class FilmDirectory:
                 catalog_pb2.BatchGetFilmsRequest(film_ids=unknown), timeout=CATALOG_TIMEOUT_SECONDS
             )
             fetched: dict[str, catalog_pb2.FilmSummary | None] = dict.fromkeys(unknown)
-            fetched.update({film.id: summary_of(film) for film in response.films})
+            fetched.update({film.id: film_summary(film) for film in response.films})
             self._remember(fetched, now)
             answers.update(fetched)
         return answers

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import grpc
 
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from services.catalog.messages import film_summary
 from services.kit import clients
 from services.recommendations.engines import FilmInfo
 
@@ -38,17 +39,6 @@ def film_info(film: catalog_pb2.Film) -> FilmInfo:
         description=film.description,
         rating=film.rating if film.HasField("rating") else None,
     )
-
-
-def summary(film: catalog_pb2.Film) -> catalog_pb2.FilmSummary:
-    found = catalog_pb2.FilmSummary(
-        id=film.id, title=film.title, genres=[g.name for g in film.genres], type=film.type
-    )
-    if film.HasField("year"):
-        found.year = film.year
-    if film.HasField("rating"):
-        found.rating = film.rating
-    return found
 
 
 def _title_query(title: str, year: int | None) -> catalog_pb2.TitleQuery:
@@ -85,7 +75,7 @@ class CatalogClient:
                 break
         films = await self.films(list(dict.fromkeys(ids)))
         return CatalogSnapshot(
-            tuple(film_info(f) for f in films), {f.id: summary(f) for f in films}
+            tuple(film_info(f) for f in films), {f.id: film_summary(f) for f in films}
         )
 
     async def films(self, film_ids: list[str]) -> list[catalog_pb2.Film]:

@@ -1,11 +1,10 @@
-"""Domain results -> protobuf messages, and the request checks every RPC shares."""
+"""Domain results -> protobuf messages, and the page tokens of stored lists."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-import uuid
 from collections.abc import Iterable, Mapping
 
 from google.protobuf import timestamp_pb2
@@ -15,30 +14,12 @@ from cinema.recommendations.v1 import recommendations_pb2 as pb
 from services.kit.errors import InvalidArgument
 from services.recommendations.engines import Recommended, Source
 
-DEFAULT_PAGE = 20
-MAX_PAGE = 100
-
 SOURCES = {
     Source.COLLABORATIVE: pb.SOURCE_COLLABORATIVE,
     Source.CONTENT: pb.SOURCE_CONTENT,
     Source.LLM: pb.SOURCE_LLM,
     Source.POPULAR: pb.SOURCE_POPULAR,
 }
-
-
-def page_size(requested: int, field: str = "page_size") -> int:
-    if requested < 0:
-        raise InvalidArgument({field: "must not be negative"})
-    return min(requested or DEFAULT_PAGE, MAX_PAGE)
-
-
-def uuid_field(value: str, field: str) -> str:
-    if not value:
-        raise InvalidArgument({field: "is required"})
-    try:
-        return str(uuid.UUID(value))
-    except ValueError as error:
-        raise InvalidArgument({field: "must be a UUID"}) from error
 
 
 def encode_page_token(generate_us: int, offset: int) -> str:

@@ -14,6 +14,7 @@ from cinema.recommendations.v1 import recommendations_pb2 as pb
 from cinema.recommendations.v1 import recommendations_pb2_grpc
 from services.kit.context import caller, current_caller
 from services.kit.errors import NotFound, ResourceExhausted, Unavailable
+from services.kit.validation import page_size, required_uuid
 from services.recommendations import convert
 from services.recommendations.catalog import CatalogClient
 from services.recommendations.engines_state import EngineState
@@ -82,7 +83,7 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
     async def GetMyRecommendations(
         self, request: pb.GetMyRecommendationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetMyRecommendationsResponse:
-        size = convert.page_size(request.page_size)
+        size = page_size(request.page_size)
         user_id = caller().user_id
         stored = await self._current(user_id)
         offset = convert.decode_page_token(request.page_token, stored.generate_us)
@@ -97,8 +98,8 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
     async def GetSimilarFilms(
         self, request: pb.GetSimilarFilmsRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetSimilarFilmsResponse:
-        film_id = convert.uuid_field(request.film_id, "film_id")
-        size = convert.page_size(request.page_size)
+        film_id = required_uuid(request.film_id, "film_id")
+        size = page_size(request.page_size)
         try:
             recommender = await self._engines.current()
         except TimeoutError as error:
@@ -118,7 +119,7 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
     async def RefreshMyRecommendations(
         self, request: pb.RefreshMyRecommendationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.RefreshMyRecommendationsResponse:
-        size = convert.page_size(request.page_size)
+        size = page_size(request.page_size)
         user_id = caller().user_id
         self._limiter.check(user_id)
         result = await self._refresher.refresh(user_id, trigger="user")
@@ -136,7 +137,7 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
     async def WatchMyRecommendations(
         self, request: pb.WatchMyRecommendationsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchMyRecommendationsResponse]:
-        size = convert.page_size(request.page_size)
+        size = page_size(request.page_size)
         user_id = caller().user_id
         last: tuple[Any, ...] | None = None
         while True:
@@ -173,9 +174,9 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
         async def read() -> None:
             try:
                 async for request in request_iterator:
-                    user_id = convert.uuid_field(request.user_id, "user_id")
+                    user_id = required_uuid(request.user_id, "user_id")
                     seed = (
-                        convert.uuid_field(request.seed_film_id, "seed_film_id")
+                        required_uuid(request.seed_film_id, "seed_film_id")
                         if request.HasField("seed_film_id")
                         else None
                     )

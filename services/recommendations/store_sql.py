@@ -7,14 +7,13 @@ schema is small and has only grown so far; it moves to Alembic with its first ch
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.kit.config import dsn_scheme
+from services.kit.sql import create_engine
 from services.recommendations.engines import Interaction, Source
 from services.recommendations.model import (
     Change,
@@ -68,19 +67,6 @@ _VALUES = {Change.LIKED: 1, Change.DISLIKED: -1, Change.CLEARED: 0}
 _EXCLUDED = {Change.EXCLUDED: True, Change.INCLUDED: False}
 
 
-def engine_url(dsn: str) -> str:
-    """The SQLAlchemy async URL of a configured DSN (``sqlite:///path`` -> aiosqlite)."""
-    scheme = dsn_scheme(dsn)
-    _, _, rest = dsn.partition("://")
-    if scheme == "sqlite":
-        return f"sqlite+aiosqlite://{rest}"
-    if scheme in ("postgresql", "postgres"):
-        return f"postgresql+asyncpg://{rest}"
-    raise ValueError(
-        f"CINEMA_RECOMMENDATIONS_DSN: no store for {scheme}:// (use sqlite:/// or postgresql://)"
-    )
-
-
 def fold(events: Sequence[LikesEvent]) -> dict[tuple[str, str], dict[str, Any]]:
     """The columns each (user, film) ends with after ``events``, in log order."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
@@ -104,13 +90,7 @@ class SqlRecommendationStore:
 
     @classmethod
     async def open(cls, dsn: str) -> SqlRecommendationStore:
-        url = sa.make_url(engine_url(dsn))
-        connect_args: dict[str, object] = {}
-        if url.get_backend_name() == "sqlite":
-            if url.database and url.database != ":memory:":
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-            connect_args["timeout"] = 30
-        engine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        engine = create_engine(dsn, "CINEMA_RECOMMENDATIONS_DSN")
         async with engine.begin() as connection:
             await connection.run_sync(metadata.create_all)
         return cls(engine)
