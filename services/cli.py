@@ -7,7 +7,7 @@ import asyncio
 import sys
 
 from etl import cli as etl_cli
-from services.auth.credentials import issue_service_token
+from services.auth.credentials import grant_role, issue_service_token
 from services.kit.config import Settings
 from services.kit.errors import CinemaError
 from services.kit.logs import configure_logging
@@ -46,6 +46,22 @@ def _issue_service_token(settings: Settings, name: str) -> int:
     return 0
 
 
+def _grant_role(settings: Settings, login: str, role: str) -> int:
+    try:
+        roles = asyncio.run(grant_role(settings, login, role))
+    except CinemaError as error:
+        print(f"cinema: {error.message}", file=sys.stderr)
+        return 2
+    print(f"{login}: {', '.join(roles)}")
+    return 0
+
+
+def _auth(args: argparse.Namespace, settings: Settings) -> int:
+    if args.auth_command == "grant-role":
+        return _grant_role(settings, args.login, args.role)
+    return _issue_service_token(settings, args.name)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cinema", description="Cinema recommendation service.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -61,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         help="print an access token with the `service` role (for CINEMA_SERVICE_TOKEN)",
     )
     issue.add_argument("--name", required=True, help="the service, e.g. recommendations")
+    grant = auth_commands.add_parser("grant-role", help="give a registered user a role")
+    grant.add_argument("--login", required=True, help="the user's login")
+    grant.add_argument("--role", required=True, choices=["admin", "user"])
     etl_cli.add_commands(commands)
     eval_cli.add_commands(commands)
     args = parser.parse_args(argv)
@@ -72,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "etl":
         return etl_cli.run(args, settings)
     if args.command == "auth":
-        return _issue_service_token(settings, args.name)
+        return _auth(args, settings)
     stack = _up(settings) if args.command == "up" else _serve(settings, args.service)
     try:
         asyncio.run(run_until_signalled(stack, _announce))

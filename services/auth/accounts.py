@@ -26,7 +26,7 @@ from services.auth.store import (
     UserAccount,
 )
 from services.auth.throttle import LoginThrottle
-from services.kit.errors import AlreadyExists, NotFound, Unauthenticated
+from services.kit.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
 
 Clock = Callable[[], datetime]
 
@@ -183,6 +183,22 @@ class Accounts:
         token, expires = ring.issue_access_token(user.id, user.roles, rules_, self._clock())
         log.info("service_token_issued", user_id=user.id, service=name)
         return token, expires
+
+    async def grant_role(self, login: str, role: str) -> tuple[str, ...]:
+        """Gives the user ``login`` the ``role`` (e.g. ``admin``); returns their roles.
+
+        Access tokens already issued keep their roles until they expire (15 minutes by
+        default); the next login or refresh carries the new ones.
+        """
+        if role not in (rules.ROLE_USER, rules.ROLE_ADMIN):
+            raise InvalidArgument({"role": f"must be {rules.ROLE_USER} or {rules.ROLE_ADMIN}"})
+        user = await self._store.user_by_login(login)
+        if user is None or user.password_hash is None:
+            raise NotFound(f"no user with login {login!r}")
+        roles = tuple(sorted({*user.roles, role}))
+        await self._store.set_roles(user.id, roles)
+        log.info("role_granted", user_id=user.id, role=role)
+        return roles
 
     async def _pair(
         self, user: UserAccount, issued: IssuedRefreshToken, now: datetime

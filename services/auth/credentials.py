@@ -1,4 +1,4 @@
-"""Service credentials issued from the command line, straight against the auth store."""
+"""Operator commands straight against the auth store: service credentials and roles."""
 
 from __future__ import annotations
 
@@ -23,5 +23,14 @@ async def issue_service_token(settings: Settings, name: str) -> tuple[str, datet
     accounts, store = await open_accounts(settings, KeyRing(), _utc_now, rotate=False)
     try:
         return await accounts.issue_service_token(name)
+    finally:
+        await store.close()
+
+
+async def grant_role(settings: Settings, login: str, role: str) -> tuple[str, ...]:
+    """Gives a registered user a role (``admin``); their next token carries it."""
+    accounts, store = await open_accounts(settings, KeyRing(), _utc_now, rotate=False)
+    try:
+        return await accounts.grant_role(login, role)
     finally:
         await store.close()

@@ -57,6 +57,9 @@ class AuthStore(Protocol):
 
     async def user_by_id(self, user_id: str) -> UserAccount | None: ...
 
+    async def set_roles(self, user_id: str, roles: Sequence[str]) -> None:
+        """Replaces the user's roles; their next access token carries them."""
+
     async def record_login(self, user_id: str, login: LoginRecord) -> None: ...
 
     async def login_history(

@@ -96,6 +96,12 @@ class SqlAuthStore:
             password_hash=row.password_hash,
         )
 
+    async def set_roles(self, user_id: str, roles: Sequence[str]) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                users.update().where(users.c.id == user_id).values(roles=",".join(roles))
+            )
+
     async def record_login(self, user_id: str, login: LoginRecord) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(

@@ -47,6 +47,17 @@ async def test_taken_login_is_refused(store: SqlAuthStore) -> None:
         await store.create_user(_user("ALICE"))
 
 
+async def test_roles_are_replaced_for_that_user_only(store: SqlAuthStore) -> None:
+    alice, bob = _user("alice"), _user("bob")
+    await store.create_user(alice)
+    await store.create_user(bob)
+    await store.set_roles(alice.id, ("admin", "user"))
+    found = await store.user_by_id(alice.id)
+    other = await store.user_by_id(bob.id)
+    assert found is not None and found.roles == ("admin", "user")
+    assert other is not None and other.roles == ("user",)
+
+
 async def test_login_history_pages_newest_first_per_user(store: SqlAuthStore) -> None:
     alice, bob = _user("alice"), _user("bob")
     for user in (alice, bob):

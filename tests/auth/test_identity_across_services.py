@@ -140,7 +140,8 @@ async def test_keys_rotate_and_old_tokens_stay_valid_until_they_expire(
         assert await _code(_rate_film(channel, bearer(old))) == grpc.StatusCode.UNAUTHENTICATED
 
 
-async def _issue_service_token(stack: Stack, name: str) -> str:
+async def _cinema_auth(stack: Stack, *args: str) -> tuple[int, str, str]:
+    """Runs `cinema auth ARGS` against the stack's auth store, as an operator would."""
     env = {
         **os.environ,
         "CINEMA_DATA_DIR": str(stack.settings.data_dir),
@@ -151,16 +152,20 @@ async def _issue_service_token(stack: Stack, name: str) -> str:
     process = await asyncio.create_subprocess_exec(
         str(cinema),
         "auth",
-        "issue-service-token",
-        "--name",
-        name,
+        *args,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     stdout, stderr = await process.communicate()
-    assert process.returncode == 0, stderr.decode()
-    return stdout.decode().strip()
+    assert process.returncode is not None
+    return process.returncode, stdout.decode().strip(), stderr.decode().strip()
+
+
+async def _issue_service_token(stack: Stack, name: str) -> str:
+    code, token, errors = await _cinema_auth(stack, "issue-service-token", "--name", name)
+    assert code == 0, errors
+    return token
 
 
 async def _stream_events(channel: grpc.aio.Channel, token: str) -> grpc.StatusCode:
@@ -199,3 +204,27 @@ async def test_service_account_cannot_log_in(
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await auth.Login(auth_pb2.LoginRequest(login="service:likes", password="anything at all"))
     assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_an_operator_grants_admin_and_the_next_token_carries_it(
+    auth: auth_pb2_grpc.AuthServiceStub, auth_stack: Stack
+) -> None:
+    await register_and_login(auth)
+    code, printed, _ = await _cinema_auth(
+        auth_stack, "grant-role", "--login", "alice", "--role", "admin"
+    )
+    assert (code, printed) == (0, "alice: admin, user")
+    fresh = await auth.Login(auth_pb2.LoginRequest(login="alice", password="correct horse battery"))
+    me = await auth.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(fresh.tokens.access_token))
+    assert set(me.user.roles) == {auth_pb2.ROLE_USER, auth_pb2.ROLE_ADMIN}
+
+
+async def test_granting_a_role_to_nobody_or_a_service_account_fails_clearly(
+    auth_stack: Stack,
+) -> None:
+    await _issue_service_token(auth_stack, "likes")
+    for login in ("nobody", "service:likes"):
+        code, _, errors = await _cinema_auth(
+            auth_stack, "grant-role", "--login", login, "--role", "admin"
+        )
+        assert code == 2 and f"no user with login {login!r}" in errors
