@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     events_topic: str = Field(
         "cinema.likes.events", description="Kafka topic the likes relay publishes events to."
     )
+    recommendations_consumer_group: str = Field(
+        "cinema-recommendations",
+        min_length=1,
+        description="Kafka consumer group in which recommender replicas share the likes topic.",
+    )
     likes_poll_seconds: float = Field(
         0.5, gt=0, description="How often likes streams and relays poll for other replicas' events."
     )
@@ -206,3 +211,10 @@ def dsn_scheme(dsn: str) -> str:
     if not sep:
         raise ValueError(f"not a DSN (no scheme): {dsn!r}")
     return scheme.split("+", 1)[0].lower()
+
+
+def kafka_bootstrap(events_url: str) -> str:
+    """``kafka://h1:9092,h2:9092`` -> ``h1:9092,h2:9092`` (aiokafka's bootstrap_servers)."""
+    if dsn_scheme(events_url) != "kafka":
+        raise ValueError("CINEMA_EVENTS_URL: only kafka://host:port[,host:port] is supported")
+    return events_url.split("://", 1)[1].strip("/")

@@ -25,11 +25,6 @@ BATCH = 500
 RETRY_SECONDS = 2.0
 
 
-def bootstrap_servers(events_url: str) -> str:
-    """``kafka://h1:9092,h2:9092`` -> ``h1:9092,h2:9092``."""
-    return events_url.split("://", 1)[1].strip("/")
-
-
 class KafkaRelay:
     def __init__(
         self,

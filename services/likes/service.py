@@ -12,11 +12,11 @@ from datetime import datetime
 from functools import partial
 
 from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
-from services.kit.config import Settings, dsn_scheme
+from services.kit.config import Settings, dsn_scheme, kafka_bootstrap
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
 from services.likes.films import FilmDirectory
-from services.likes.kafka_relay import KafkaRelay, bootstrap_servers
+from services.likes.kafka_relay import KafkaRelay
 from services.likes.servicer import LikesServicer
 from services.likes.store import LikesStore, open_store
 from services.runtime import Runtime
@@ -52,7 +52,7 @@ def create_with(
             raise ValueError("CINEMA_EVENTS_URL: only kafka://host:port is supported")
         relay = KafkaRelay(
             store,
-            bootstrap_servers(settings.events_url),
+            kafka_bootstrap(settings.events_url),
             settings.events_topic,
             settings.likes_poll_seconds,
             settings.likes_relay_lease_seconds,

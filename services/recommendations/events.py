@@ -2,14 +2,15 @@
 
 ``LikesStreamSource`` follows likes.StreamEvents (the embedded default and any
 deployment without Kafka) with a ``service`` token, resuming after the last sequence
-it delivered whenever the stream breaks. A Kafka consumer group is the production
-variant still to write: it implements the same ``events``.
+it delivered whenever the stream breaks; the store's cursor is its acknowledgement.
+``KafkaEventSource`` (``events_kafka``) is the production variant, a consumer group that
+commits its offsets once ``applied`` says the events are in the store.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
 import grpc
@@ -27,6 +28,10 @@ RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 class EventSource(Protocol):
     def events(self, after_sequence: int) -> AsyncIterator[LikesEvent]:
         """The log's events after ``after_sequence``, in order, following new ones forever."""
+        ...
+
+    async def applied(self, events: Sequence[LikesEvent]) -> None:
+        """``events``, the next ones ``events()`` gave, in that order, are now in the store."""
         ...
 
     async def close(self) -> None: ...
@@ -75,6 +80,9 @@ class LikesStreamSource:
                     "likes_stream_broken", code=error.code().name, after=after, retry_in=delay
                 )
                 await asyncio.sleep(delay)
+
+    async def applied(self, events: Sequence[LikesEvent]) -> None:
+        """Nothing to acknowledge: a restart resumes from the store's cursor."""
 
     async def close(self) -> None:
         if self._channel is not None:

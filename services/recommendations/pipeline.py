@@ -84,6 +84,7 @@ class Pipeline:
 
     async def _fold(self, batch: list[LikesEvent]) -> None:
         await self._store.apply_events(batch, CURSOR)
+        await self._source.applied(batch)
         for event in batch:
             metrics.EVENTS.labels(event.change.name.lower()).inc()
         self._engines.interactions_changed(sum(e.change in VERDICTS for e in batch))

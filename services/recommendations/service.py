@@ -8,12 +8,14 @@ paid GigaChat calls for any user. The workers fit the engines, follow the likes 
 from __future__ import annotations
 
 from cinema.recommendations.v1 import recommendations_pb2, recommendations_pb2_grpc
+from services.kit.config import Settings, kafka_bootstrap
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
 from services.recommendations.catalog import CatalogClient
 from services.recommendations.credentials import ServiceToken
 from services.recommendations.engines_state import EngineState
-from services.recommendations.events import LikesStreamSource
+from services.recommendations.events import EventSource, LikesStreamSource
+from services.recommendations.events_kafka import KafkaEventSource
 from services.recommendations.llm import create_llm_source
 from services.recommendations.pipeline import Pipeline
 from services.recommendations.refresher import Refresher, StoreLlmCache
@@ -28,6 +30,17 @@ ACCESS = AccessPolicy(
     public=frozenset({f"/{NAME}/GetSimilarFilms"}),
     service_only=frozenset({f"/{NAME}/StreamRefreshes"}),
 )
+
+
+def event_source(settings: Settings, service_token: ServiceToken) -> EventSource:
+    """Kafka's consumer group with ``CINEMA_EVENTS_URL=kafka://…``; else likes.StreamEvents."""
+    if settings.events_url:
+        return KafkaEventSource(
+            kafka_bootstrap(settings.events_url),
+            settings.events_topic,
+            settings.recommendations_consumer_group,
+        )
+    return LikesStreamSource(lambda: settings.likes_target, service_token)
 
 
 async def open_service(runtime: Runtime) -> ServiceSpec:
@@ -46,7 +59,7 @@ async def open_service(runtime: Runtime) -> ServiceSpec:
     llm = create_llm_source(settings, catalog, cache=StoreLlmCache(store, clock))
     watchers = ListWatchers()
     refresher = Refresher(store, engines, llm, watchers, settings, clock)
-    source = LikesStreamSource(lambda: settings.likes_target, service_token)
+    source = event_source(settings, service_token)
     pipeline = Pipeline(store, source, refresher, engines, settings, clock)
     servicer = RecommendationServicer(
         store,
