@@ -22,6 +22,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     imported.add_argument("path", type=Path)
     imported.add_argument("--batch-size", type=int, default=1000)
+    imported.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete films, people, genres and links that are no longer in the file",
+    )
     etl_commands.add_parser(
         "sync", help="carry PostgreSQL changes to Elasticsearch (incremental, resumable)"
     )
@@ -57,7 +62,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if command == "import-sqlite":
             report = asyncio.run(
-                pipeline.run_import(settings, args.path, _Progress(), args.batch_size)
+                pipeline.run_import(settings, args.path, _Progress(), args.batch_size, args.prune)
             )
             print(report.render())
         elif command == "sync":

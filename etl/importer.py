@@ -3,6 +3,11 @@
 Batched and idempotent: each target row keeps a hash of the record it came from, so
 a second run classifies every row as unchanged and writes nothing. Bad rows (invalid
 values, links to rows that do not exist, duplicate links) are reported and skipped.
+
+Rows that vanished from the file stay unless ``prune`` is asked for: whether a film
+missing from a newer export was withdrawn or merely left out is the business's call,
+not the loader's. Pruning deletes only ids absent from the file; a row present but
+now invalid keeps its last good version.
 """
 
 from __future__ import annotations
@@ -10,11 +15,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from etl.legacy import (
     TABLES,
@@ -29,7 +35,9 @@ from etl.legacy import (
     parse,
 )
 
-OUTCOMES = ("inserted", "updated", "unchanged", "skipped")
+OUTCOMES = ("inserted", "updated", "unchanged", "skipped", "deleted")
+# Links before what they point at, so that the films a removed link changes are known.
+_PRUNE_ORDER = ("genre_film_work", "person_film_work", "film_work", "person", "genre")
 
 
 class CatalogWriter(Protocol):
@@ -45,6 +53,14 @@ class CatalogWriter(Protocol):
 
     async def finish(self, films: set[str], persons: set[str], genres: set[str]) -> set[str]:
         """Propagate changes (search rows, updated_at of affected films); their ids."""
+        ...
+
+    async def ids(self, table: str) -> set[str]:
+        """Every id stored in ``table``."""
+        ...
+
+    async def delete(self, table: str, ids: set[str]) -> set[str]:
+        """Delete these rows and the links to them; the ids of the films affected."""
         ...
 
     async def film_count(self) -> int: ...
@@ -65,7 +81,7 @@ class ImportReport:
 
     @property
     def changes(self) -> int:
-        return sum(c["inserted"] + c["updated"] for c in self.counts.values())
+        return sum(c["inserted"] + c["updated"] + c["deleted"] for c in self.counts.values())
 
     def render(self, max_problems: int = 20) -> str:
         lines = [f"{'table':<18}" + "".join(f"{o:>11}" for o in OUTCOMES)]
@@ -127,16 +143,47 @@ def _affected(table: str, records: Iterable[Record], changed: set[str]) -> dict[
     return touched
 
 
+def _source_id(row: Any) -> str | None:
+    """A source row's id as stored, even when the row itself is bad."""
+    try:
+        return str(uuid.UUID(str(row["id"])))
+    except ValueError:
+        return None
+
+
+async def _prune(
+    writer: CatalogWriter,
+    seen: dict[str, set[str]],
+    report: ImportReport,
+    touched: dict[str, set[str]],
+) -> None:
+    for table in _PRUNE_ORDER:
+        stale = await writer.ids(table) - seen[table]
+        if not stale:
+            continue
+        touched["films"] |= await writer.delete(table, stale)
+        report.counts[table]["deleted"] += len(stale)
+        if table == "film_work":
+            touched["films"] |= stale
+        elif table == "person":
+            touched["persons"] |= stale  # so the embedded index drops their search rows
+
+
 async def import_legacy(
     path: Path,
     writer: CatalogWriter,
     batch_size: int = 1000,
     progress: Callable[[str, int, int], None] | None = None,
+    prune: bool = False,
 ) -> ImportReport:
-    """Load a legacy file into ``writer``; ``progress(table, done, total)`` per batch."""
+    """Load a legacy file into ``writer``; ``progress(table, done, total)`` per batch.
+
+    With ``prune``, rows whose ids are no longer in the file are deleted.
+    """
     source = LegacySource(path)
     report, checker = ImportReport(), _Checker()
     touched: dict[str, set[str]] = {"films": set(), "persons": set(), "genres": set()}
+    seen: dict[str, set[str]] = {table: set() for table in TABLES}
     try:
         for table in TABLES:
             counts = report.counts.setdefault(table, Counter())
@@ -144,6 +191,8 @@ async def import_legacy(
             for rows in source.rows(table, batch_size):
                 valid: list[Record] = []
                 for row in rows:
+                    if (source_id := _source_id(row)) is not None:
+                        seen[table].add(source_id)
                     try:
                         record = parse(table, row)
                         checker.check(record)
@@ -166,6 +215,8 @@ async def import_legacy(
                 done += len(rows)
                 if progress is not None:
                     progress(table, done, total)
+        if prune:
+            await _prune(writer, seen, report, touched)
         report.changed_films = await writer.finish(
             touched["films"], touched["persons"], touched["genres"]
         )

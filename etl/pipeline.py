@@ -2,7 +2,9 @@
 
 Embedded: the legacy file goes into the SQLite catalog (search rows included).
 Production: into PostgreSQL, then ``sync`` carries the changes to Elasticsearch.
-Either way the cached copies of changed films are dropped.
+Either way the cached copies of changed films are dropped: in the cache named by
+``CINEMA_CACHE_URL`` (Redis reaches every replica), or in the cache handed in by a
+caller that serves from an in-process LRU, which no other process can reach.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from etl.demo import write_demo_legacy_file
 from etl.importer import CatalogWriter, ImportReport, import_legacy
 from etl.writer_sqlite import SqliteCatalogWriter
-from services.catalog.cache import open_cache
+from services.catalog.cache import FilmCache, open_cache
 from services.catalog.store import sqlite_path
 from services.kit.config import Settings, dsn_scheme
 
@@ -39,11 +41,16 @@ async def open_writer(settings: Settings) -> CatalogWriter:
 
 
 async def run_import(
-    settings: Settings, path: Path, progress: Progress | None = None, batch_size: int = 1000
+    settings: Settings,
+    path: Path,
+    progress: Progress | None = None,
+    batch_size: int = 1000,
+    prune: bool = False,
+    cache: FilmCache | None = None,
 ) -> ImportReport:
     writer = await open_writer(settings)
     try:
-        report = await import_legacy(path, writer, batch_size, progress)
+        report = await import_legacy(path, writer, batch_size, progress, prune)
     finally:
         await writer.close()
     if is_production(settings) and dsn_scheme(settings.search_dsn) in ("http", "https"):
@@ -51,11 +58,14 @@ async def run_import(
 
         await run_sync(settings)
     if report.changed_films:
-        cache = open_cache(settings.cache_url, settings.cache_ttl_seconds)
-        try:
+        if cache is not None:
             await cache.invalidate(report.changed_films)
-        finally:
-            await cache.close()
+        else:
+            opened = open_cache(settings.cache_url, settings.cache_ttl_seconds)
+            try:
+                await opened.invalidate(report.changed_films)
+            finally:
+                await opened.close()
     return report
 
 

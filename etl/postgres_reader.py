@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
 
 import asyncpg
 
@@ -105,15 +104,15 @@ async def genres(db: asyncpg.Connection, ids: Sequence[str]) -> list[Genre]:
     return [Genre(r[0], r[1], r[2], int(r[3])) for r in await db.fetch(_GENRES, list(ids))]
 
 
-async def changed_since(
-    db: asyncpg.Connection, table: str, after: tuple[datetime, str], limit: int
-) -> list[tuple[str, datetime]]:
-    """The next ``limit`` rows of ``table`` after the cursor, in (updated_at, id) order."""
+async def changes_after(
+    db: asyncpg.Connection, stream: str, after: int, limit: int
+) -> list[tuple[str, int]]:
+    """The next ``limit`` ids of ``stream`` in the change log after ``after``, in order."""
     rows = await db.fetch(
-        f"SELECT id::text, updated_at FROM content.{table}"
-        " WHERE (updated_at, id) > ($1, $2::uuid) ORDER BY updated_at, id LIMIT $3",
-        after[0],
-        after[1],
+        "SELECT id::text, seq FROM content.change WHERE stream = $1 AND seq > $2"
+        " ORDER BY seq LIMIT $3",
+        stream,
+        after,
         limit,
     )
-    return [(r[0], r[1]) for r in rows]
+    return [(r[0], int(r[1])) for r in rows]

@@ -1,11 +1,13 @@
 """``cinema etl sync``: PostgreSQL (``content``) -> Elasticsearch, incrementally.
 
-Three streams (films, persons, genres) each follow ``(updated_at, id)`` from where
-the last run stopped; the cursor is saved in ``content.sync_state`` after every
-batch is in the index, so a crash resumes with the batch that was in flight (the
-index writes are idempotent: documents are keyed by id). A changed film also
-re-indexes its persons and genres, whose documents show it. While either side is
-unreachable, the run waits with exponential backoff and then resumes.
+Three streams (films, persons, genres) each follow the change log
+(``etl.change_log``: ids numbered in commit order, so a late commit is never
+skipped) from where the last run stopped; the position is saved in
+``content.sync_position`` after every batch is in the index, so a crash resumes
+with the batch that was in flight (index writes are idempotent: documents are keyed
+by id). An id in the log whose row is gone is deleted from the index. A changed film
+also re-indexes its persons and genres, whose documents show it, and its cached copy
+is dropped. While either side is unreachable, the run waits with exponential backoff.
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import elasticsearch
 from elasticsearch import AsyncElasticsearch
-from elasticsearch.helpers import async_bulk
+from elasticsearch.helpers import BulkIndexError, async_bulk
 from tenacity import (
     AsyncRetrying,
     before_sleep_log,
@@ -32,12 +33,12 @@ from tenacity import (
 from etl import postgres_reader
 from etl.writer_postgres import asyncpg_dsn, ensure_schema
 from services.catalog import elastic_schema as schema
+from services.catalog.cache import open_cache
 from services.kit.config import Settings
 
 log = logging.getLogger(__name__)
 
-STREAMS = (("films", "film_work"), ("persons", "person"), ("genres", "genre"))
-_START = (datetime(1970, 1, 1, tzinfo=UTC), "00000000-0000-0000-0000-000000000000")
+STREAMS = (("films", schema.FILMS), ("persons", schema.PERSONS), ("genres", schema.GENRES))
 # What "the other side is down" looks like; anything else is a bug and stops the run.
 TRANSIENT = (
     OSError,
@@ -52,11 +53,13 @@ TRANSIENT = (
 @dataclass
 class SyncReport:
     indexed: Counter[str] = field(default_factory=Counter)
+    deleted: Counter[str] = field(default_factory=Counter)
     batches: int = 0
 
     def render(self) -> str:
         counts = ", ".join(f"{self.indexed[k]} {k}" for k, _ in STREAMS)
-        return f"indexed {counts} in {self.batches} batches"
+        gone = ", ".join(f"{self.deleted[k]} {k}" for k, _ in STREAMS)
+        return f"indexed {counts}; deleted {gone}; in {self.batches} batches"
 
 
 class _Index:
@@ -83,36 +86,73 @@ class _Index:
                 refresh=False,
             )
 
+    async def drop(self, kind: str, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        _, errors = await async_bulk(
+            self.es,
+            ({"_op_type": "delete", "_index": self.names[kind], "_id": i} for i in ids),
+            refresh=False,
+            raise_on_error=False,
+        )
+        # A document that is already gone is what we wanted (a rerun after a crash).
+        listed = errors if isinstance(errors, list) else []
+        failures = [e for e in listed if e["delete"]["status"] != 404]
+        if failures:
+            raise BulkIndexError(f"{len(failures)} deletes failed", failures)
+
     async def refresh(self) -> None:
         await self.es.indices.refresh(index=list(self.names.values()))
 
 
-async def _cursor(db: asyncpg.Connection, stream: str) -> tuple[datetime, str]:
-    row = await db.fetchrow(
-        "SELECT updated_at, last_id::text FROM content.sync_state WHERE stream = $1", stream
-    )
-    return (row[0], row[1]) if row else _START
+async def _position(db: asyncpg.Connection, stream: str) -> int:
+    seq = await db.fetchval("SELECT seq FROM content.sync_position WHERE stream = $1", stream)
+    return int(seq) if seq is not None else 0
 
 
-async def _save_cursor(db: asyncpg.Connection, stream: str, cursor: tuple[datetime, str]) -> None:
+async def _save_position(db: asyncpg.Connection, stream: str, seq: int) -> None:
     await db.execute(
-        "INSERT INTO content.sync_state (stream, updated_at, last_id) VALUES ($1, $2, $3::uuid)"
-        " ON CONFLICT (stream) DO UPDATE SET updated_at = $2, last_id = $3::uuid",
+        "INSERT INTO content.sync_position (stream, seq) VALUES ($1, $2)"
+        " ON CONFLICT (stream) DO UPDATE SET seq = $2",
         stream,
-        *cursor,
+        seq,
     )
 
 
-async def _index_persons(db: asyncpg.Connection, index: _Index, ids: Sequence[str]) -> int:
+async def _index_persons(
+    db: asyncpg.Connection, index: _Index, ids: Sequence[str], report: SyncReport
+) -> None:
     found = await postgres_reader.persons(db, ids)
     await index.put(schema.PERSONS, [schema.person_document(p) for p in found])
-    return len(found)
+    gone = sorted(set(ids) - {p.id for p in found})
+    await index.drop(schema.PERSONS, gone)
+    report.indexed["persons"] += len(found)
+    report.deleted["persons"] += len(gone)
 
 
-async def _index_genres(db: asyncpg.Connection, index: _Index, ids: Sequence[str]) -> int:
+async def _index_genres(
+    db: asyncpg.Connection, index: _Index, ids: Sequence[str], report: SyncReport
+) -> None:
     found = await postgres_reader.genres(db, ids)
     await index.put(schema.GENRES, [schema.genre_document(g) for g in found])
-    return len(found)
+    gone = sorted(set(ids) - {g.id for g in found})
+    await index.drop(schema.GENRES, gone)
+    report.indexed["genres"] += len(found)
+    report.deleted["genres"] += len(gone)
+
+
+async def _index_films(
+    db: asyncpg.Connection, index: _Index, ids: Sequence[str], report: SyncReport
+) -> None:
+    films = await postgres_reader.films(db, ids)
+    await index.put(schema.FILMS, [schema.film_document(f) for f in films])
+    gone = sorted(set(ids) - {f.id for f in films})
+    await index.drop(schema.FILMS, gone)
+    report.indexed["films"] += len(films)
+    report.deleted["films"] += len(gone)
+    people = {p.id for f in films for p in (*f.directors, *f.actors, *f.writers)}
+    await _index_persons(db, index, sorted(people), report)
+    await _index_genres(db, index, sorted({g.id for f in films for g in f.genres}), report)
 
 
 async def _sync_once(
@@ -123,33 +163,31 @@ async def _sync_once(
 ) -> None:
     db = await asyncpg.connect(asyncpg_dsn(settings.catalog_dsn))
     es = AsyncElasticsearch(settings.search_dsn, request_timeout=30)
+    cache = open_cache(settings.cache_url, settings.cache_ttl_seconds)
     try:
         await ensure_schema(db)
         index = _Index(es, settings.search_index_prefix)
         await index.ensure()
-        for stream, table in STREAMS:
-            cursor = await _cursor(db, stream)
-            while rows := await postgres_reader.changed_since(db, table, cursor, batch_size):
-                ids = [row_id for row_id, _ in rows]
+        for stream, _ in STREAMS:
+            position = await _position(db, stream)
+            while changes := await postgres_reader.changes_after(db, stream, position, batch_size):
+                ids = [changed_id for changed_id, _ in changes]
                 if stream == "films":
-                    films = await postgres_reader.films(db, ids)
-                    await index.put(schema.FILMS, [schema.film_document(f) for f in films])
-                    report.indexed["films"] += len(films)
-                    people = {p.id for f in films for p in (*f.directors, *f.actors, *f.writers)}
-                    report.indexed["persons"] += await _index_persons(db, index, list(people))
-                    genre_ids = {g.id for f in films for g in f.genres}
-                    report.indexed["genres"] += await _index_genres(db, index, list(genre_ids))
+                    await _index_films(db, index, ids, report)
+                    # After the index has the new document, so a reload cannot be stale.
+                    await cache.invalidate(ids)
                 elif stream == "persons":
-                    report.indexed["persons"] += await _index_persons(db, index, ids)
+                    await _index_persons(db, index, ids, report)
                 else:
-                    report.indexed["genres"] += await _index_genres(db, index, ids)
-                cursor = (rows[-1][1], rows[-1][0])
-                await _save_cursor(db, stream, cursor)
+                    await _index_genres(db, index, ids, report)
+                position = changes[-1][1]
+                await _save_position(db, stream, position)
                 report.batches += 1
                 if after_batch is not None:
                     await after_batch(report.batches)
         await index.refresh()
     finally:
+        await cache.close()
         await es.close()
         await db.close()
 

@@ -1,13 +1,14 @@
 """Import target of production: the ``content`` schema in PostgreSQL (source of truth).
 
-Every change sets ``updated_at``; that is what ``cinema etl sync`` follows to carry
-changes to the search index.
+Triggers log every change (``etl.change_log``); that log, not ``updated_at``, is what
+``cinema etl sync`` follows to carry changes, deletions included, to the search index.
 """
 
 from __future__ import annotations
 
 import asyncpg
 
+from etl.change_log import CHANGE_LOG
 from etl.legacy import (
     FilmRecord,
     GenreLinkRecord,
@@ -74,12 +75,6 @@ CREATE TABLE IF NOT EXISTS content.person_film_work (
     UNIQUE (film_work_id, person_id, role)
 );
 CREATE INDEX IF NOT EXISTS person_film_work_person ON content.person_film_work (person_id);
--- Where each stream of `cinema etl sync` stopped: the (updated_at, id) last indexed.
-CREATE TABLE IF NOT EXISTS content.sync_state (
-    stream text PRIMARY KEY,
-    updated_at timestamptz NOT NULL,
-    last_id uuid NOT NULL
-);
 """
 
 _COLUMNS = {
@@ -93,6 +88,11 @@ _COLUMNS = {
     "person_film_work": ("id", "film_work_id", "person_id", "role", "created_at", "etl_hash"),
 }  # fmt: skip
 _LINKS = ("genre_film_work", "person_film_work")
+# Deleting a person or genre cascades to these links, and so changes their films.
+_OWNED_LINKS = {
+    "person": ("person_film_work", "person_id"),
+    "genre": ("genre_film_work", "genre_id"),
+}
 
 
 def asyncpg_dsn(dsn: str) -> str:
@@ -172,6 +172,30 @@ class PostgresCatalogWriter:
         )
         return affected
 
+    async def ids(self, table: str) -> set[str]:
+        return {row[0] for row in await self._db.fetch(f"SELECT id::text FROM content.{table}")}
+
+    async def delete(self, table: str, ids: set[str]) -> set[str]:
+        """Delete rows (links cascade; the change log tells sync); the films affected."""
+        async with self._db.transaction():
+            if table in _OWNED_LINKS:
+                links, column = _OWNED_LINKS[table]
+                affected = await self._db.fetch(
+                    f"SELECT film_work_id::text FROM content.{links}"
+                    f" WHERE {column} = ANY($1::uuid[])",
+                    list(ids),
+                )
+                await self._db.execute(
+                    f"DELETE FROM content.{table} WHERE id = ANY($1::uuid[])", list(ids)
+                )
+            else:
+                key = "film_work_id" if table in _LINKS else "id"
+                affected = await self._db.fetch(
+                    f"DELETE FROM content.{table} WHERE id = ANY($1::uuid[]) RETURNING {key}::text",
+                    list(ids),
+                )
+        return {row[0] for row in affected}
+
     async def film_count(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM content.film_work"))
 
@@ -180,7 +204,12 @@ class PostgresCatalogWriter:
 
 
 async def ensure_schema(connection: asyncpg.Connection) -> None:
+    # Only when missing: CREATE INDEX IF NOT EXISTS still takes a SHARE lock on its
+    # table first, so running it every time would make sync wait for any open writer.
+    if await connection.fetchval("SELECT to_regclass('content.sync_position')") is not None:
+        return
     # Concurrent first runs would race on CREATE ... IF NOT EXISTS; serialise them.
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock(5105)")
         await connection.execute(SCHEMA)
+        await connection.execute(CHANGE_LOG)

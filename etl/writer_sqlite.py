@@ -61,6 +61,14 @@ _COLUMNS = {
 }
 
 
+# The links that point at a row of each table: SQLite has no ON DELETE CASCADE here.
+_LINKS_TO = {
+    "film_work": (("genre_film_work", "film_work_id"), ("person_film_work", "film_work_id")),
+    "person": (("person_film_work", "person_id"),),
+    "genre": (("genre_film_work", "genre_id"),),
+}
+
+
 class SqliteCatalogWriter:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
@@ -110,6 +118,34 @@ class SqliteCatalogWriter:
                 affected |= {row[0] for row in await cursor.fetchall()}
         await sqlite_index.reindex_films(self._db, affected)
         await sqlite_index.reindex_persons(self._db, persons)
+        await self._db.commit()
+        return affected
+
+    async def ids(self, table: str) -> set[str]:
+        cursor = await self._db.execute(f"SELECT id FROM {table}")
+        return {row[0] for row in await cursor.fetchall()}
+
+    async def delete(self, table: str, ids: set[str]) -> set[str]:
+        """Delete rows and the links to them (no cascades here); search rows follow in
+        ``finish``, which rebuilds the affected films and drops the deleted ones."""
+        affected: set[str] = set()
+        listed = list(ids)
+        for start in range(0, len(listed), 500):
+            chunk = listed[start : start + 500]
+            marks = _marks(len(chunk))
+            for links, column in _LINKS_TO.get(table, ()):
+                cursor = await self._db.execute(
+                    f"DELETE FROM {links} WHERE {column} IN ({marks}) RETURNING film_work_id",
+                    chunk,
+                )
+                affected |= {row[0] for row in await cursor.fetchall()}
+            key = "film_work_id" if table.endswith("_film_work") else "id"
+            cursor = await self._db.execute(
+                f"DELETE FROM {table} WHERE id IN ({marks}) RETURNING {key}", chunk
+            )
+            deleted = {row[0] for row in await cursor.fetchall()}
+            if table not in ("person", "genre"):
+                affected |= deleted
         await self._db.commit()
         return affected
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.catalog.matching import normalise
 from services.catalog.model import (
     Film,
     FilmSummary,
@@ -87,6 +88,7 @@ MAPPINGS: dict[str, dict[str, Any]] = {
                 },
             },
             "description": _TEXT,
+            "title_key": {"type": "keyword"},  # matching's normal form: exact-title hits
             "creation_date": {"type": "keyword", "index": False},
             "year": {"type": "integer"},
             "rating": {"type": "float"},
@@ -142,6 +144,7 @@ def film_document(film: Film) -> dict[str, Any]:
     return {
         "id": film.id,
         "title": film.title,
+        "title_key": normalise(film.title),
         "description": film.description,
         "creation_date": str(film.creation_date) if film.creation_date else None,
         "year": film.year,

@@ -16,6 +16,7 @@ from services.catalog.elastic_schema import (
     person_from,
     summary_from,
 )
+from services.catalog.matching import normalise
 from services.catalog.model import (
     Film,
     FilmFilter,
@@ -110,15 +111,32 @@ class ElasticCatalogStore:
         return await self._summaries(body, offset, limit)
 
     async def search_films(self, query: str, offset: int, limit: int) -> Page[FilmSummary]:
+        relevance = {
+            "bool": {
+                "should": [
+                    # A film whose whole title is the query comes first.
+                    {"term": {"title_key": {"value": normalise(query), "boost": 100.0}}},
+                    _matches(query, _TITLE_FIELDS, 10.0),
+                    _matches(query, _PEOPLE_FIELDS, 3.0),
+                    _matches(query, _DESCRIPTION_FIELDS, 1.0),
+                ],
+                "minimum_should_match": 1,
+            }
+        }
         body = {
+            # Relevance lifted by the rating, as in the SQLite backend: of two films that
+            # match alike, the better-known one comes first.
             "query": {
-                "bool": {
-                    "should": [
-                        _matches(query, _TITLE_FIELDS, 10.0),
-                        _matches(query, _PEOPLE_FIELDS, 3.0),
-                        _matches(query, _DESCRIPTION_FIELDS, 1.0),
-                    ],
-                    "minimum_should_match": 1,
+                "function_score": {
+                    "query": relevance,
+                    # log10(2 + rating / 20): never zero, at most a third more at 10.
+                    "field_value_factor": {
+                        "field": "rating",
+                        "factor": 0.05,
+                        "modifier": "log2p",
+                        "missing": 0,
+                    },
+                    "boost_mode": "multiply",
                 }
             },
             "sort": ["_score", {"id": "asc"}],

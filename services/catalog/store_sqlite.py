@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 
-from services.catalog import sqlite_index
+from services.catalog import matching, sqlite_index
 from services.catalog.model import (
     Film,
     FilmFilter,
@@ -37,6 +37,11 @@ _ORDER_SQL = {
 }
 # bm25() weights per column of film_fts: film_id, title, people, description.
 _FILM_RANK = "bm25(film_fts, 0.0, 10.0, 3.0, 1.0)"
+# Search order: relevance, lifted by the film's rating (bm25 is negative: lower is
+# better), so of two films that match alike the better-known one comes first ("matrix"
+# -> The Matrix before its sequel); 0-10 ratings move scores by at most half, far less
+# than the title-over-description weights.
+_SEARCH_RANK = f"{_FILM_RANK} * (1.0 + 0.05 * COALESCE(f.rating, 0))"
 _TYPO_CUTOFF = 0.75
 
 
@@ -60,6 +65,11 @@ class SqliteCatalogStore:
         async with self._opening:
             if self._connection is None:
                 self._connection = await sqlite_index.connect(self._path)
+                # Search puts a film whose whole title is the query first ("matrix" ->
+                # The Matrix): titles are compared in matching's normal form.
+                await self._connection.create_function(
+                    "title_key", 1, matching.normalise, deterministic=True
+                )
             return self._connection
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -198,9 +208,11 @@ class SqliteCatalogStore:
             "SELECT count(*) FROM film_fts WHERE film_fts MATCH ?", [match]
         )
         rows = await self._all(
-            f"SELECT film_id FROM film_fts WHERE film_fts MATCH ? ORDER BY {_FILM_RANK}, film_id"
+            "SELECT film_fts.film_id FROM film_fts JOIN film_work f ON f.id = film_fts.film_id"
+            " WHERE film_fts MATCH ?"
+            f" ORDER BY title_key(f.title) = ? DESC, {_SEARCH_RANK}, film_fts.film_id"
             " LIMIT ? OFFSET ?",
-            [match, limit, offset],
+            [match, matching.normalise(query), limit, offset],
         )
         return Page(await self._summaries([r[0] for r in rows]), total, offset)
 

@@ -57,6 +57,11 @@ async def test_search_ranks_title_above_description(store: CatalogStore) -> None
     assert page.items[-1].id == lc.DOCUMENTARY
 
 
+async def test_search_puts_the_better_known_of_equal_matches_first(store: CatalogStore) -> None:
+    page = await store.search_films("matrix", 0, 10)
+    assert [f.id for f in page.items[:2]] == [lc.MATRIX, lc.MATRIX_RELOADED]
+
+
 async def test_search_tolerates_typos_and_pages(store: CatalogStore) -> None:
     assert (await store.search_films("matirx reloaded", 0, 10)).items[0].id == lc.MATRIX_RELOADED
     first = await store.search_films("matrix", 0, 1)
