@@ -4,40 +4,29 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-GRPCURL = shutil.which("grpcurl", path=str(Path(sys.executable).parent)) or "grpcurl"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.e2e.processes import CINEMA, GRPCURL, free_port
 
 
 @pytest.fixture(scope="module")
 def cinema_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """One `cinema up` process for the module; stopping it with SIGTERM must be clean."""
     tmp_path = tmp_path_factory.mktemp("cinema-up")
-    grpc_port, http_port = _free_port(), _free_port()
+    grpc_port, http_port = free_port(), free_port()
     env = {
         **os.environ,
         "CINEMA_DATA_DIR": str(tmp_path / "data"),
         "CINEMA_GRPC_PORT": str(grpc_port),
         "CINEMA_HTTP_PORT": str(http_port),
     }
-    cinema = Path(sys.executable).parent / "cinema"
     process = subprocess.Popen(
-        [str(cinema), "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        [CINEMA, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     assert process.stdout is not None
     announced = [process.stdout.readline(), process.stdout.readline()]
