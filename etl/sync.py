@@ -86,6 +86,16 @@ class _Index:
                 refresh=False,
             )
 
+    async def replace(
+        self, kind: str, ids: Sequence[str], documents: Sequence[dict[str, Any]], report: SyncReport
+    ) -> None:
+        """The index holds ``documents`` for ``ids``; ids without one were deleted at the source."""
+        await self.put(kind, documents)
+        gone = sorted(set(ids) - {d["id"] for d in documents})
+        await self.drop(kind, gone)
+        report.indexed[kind] += len(documents)
+        report.deleted[kind] += len(gone)
+
     async def drop(self, kind: str, ids: Sequence[str]) -> None:
         if not ids:
             return
@@ -123,33 +133,21 @@ async def _index_persons(
     db: asyncpg.Connection, index: _Index, ids: Sequence[str], report: SyncReport
 ) -> None:
     found = await postgres_reader.persons(db, ids)
-    await index.put(schema.PERSONS, [schema.person_document(p) for p in found])
-    gone = sorted(set(ids) - {p.id for p in found})
-    await index.drop(schema.PERSONS, gone)
-    report.indexed["persons"] += len(found)
-    report.deleted["persons"] += len(gone)
+    await index.replace(schema.PERSONS, ids, [schema.person_document(p) for p in found], report)
 
 
 async def _index_genres(
     db: asyncpg.Connection, index: _Index, ids: Sequence[str], report: SyncReport
 ) -> None:
     found = await postgres_reader.genres(db, ids)
-    await index.put(schema.GENRES, [schema.genre_document(g) for g in found])
-    gone = sorted(set(ids) - {g.id for g in found})
-    await index.drop(schema.GENRES, gone)
-    report.indexed["genres"] += len(found)
-    report.deleted["genres"] += len(gone)
+    await index.replace(schema.GENRES, ids, [schema.genre_document(g) for g in found], report)
 
 
 async def _index_films(
     db: asyncpg.Connection, index: _Index, ids: Sequence[str], report: SyncReport
 ) -> None:
     films = await postgres_reader.films(db, ids)
-    await index.put(schema.FILMS, [schema.film_document(f) for f in films])
-    gone = sorted(set(ids) - {f.id for f in films})
-    await index.drop(schema.FILMS, gone)
-    report.indexed["films"] += len(films)
-    report.deleted["films"] += len(gone)
+    await index.replace(schema.FILMS, ids, [schema.film_document(f) for f in films], report)
     people = {p.id for f in films for p in (*f.directors, *f.actors, *f.writers)}
     await _index_persons(db, index, sorted(people), report)
     await _index_genres(db, index, sorted({g.id for f in films for g in f.genres}), report)
