@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -20,7 +18,7 @@ from services.auth.keys import SigningKey, signing_key_from_pem
 from services.auth.refresh import IssuedRefreshToken, PresentedRefreshToken
 from services.auth.store import LoginHistoryPage, LoginRecord, LoginTaken, UserAccount
 from services.auth.tables import login_events, refresh_tokens, signing_keys, token_families, users
-from services.kit.sql import create_engine
+from services.kit.sql import create_engine, upgrade
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Serializes migrations of replicas starting together on one PostgreSQL database.
@@ -31,17 +29,8 @@ async def open_store(dsn: str) -> SqlAuthStore:
     """Connects to the store named by ``dsn`` and brings its schema up to date."""
     engine = create_engine(dsn, "CINEMA_AUTH_DSN")
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+        await connection.run_sync(upgrade, MIGRATIONS, "auth_schema_version", _MIGRATION_LOCK_ID)
     return SqlAuthStore(engine)
-
-
-def _upgrade(connection: sa.Connection) -> None:
-    if connection.dialect.name == "postgresql":
-        connection.execute(sa.text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})"))
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    command.upgrade(config, "head")
 
 
 def _utc(moment: datetime) -> datetime:

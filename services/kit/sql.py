@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command, context
+from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.kit.config import dsn_scheme
@@ -32,3 +34,31 @@ def create_engine(dsn: str, setting: str) -> AsyncEngine:
         # Concurrent writers wait for the file lock instead of failing at once.
         connect_args["timeout"] = 30
     return create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+
+
+def upgrade(connection: sa.Connection, migrations: Path, version_table: str, lock_id: int) -> None:
+    """Brings a store's schema to the newest of its Alembic ``migrations``.
+
+    Runs on the store's own connection; each store keeps its version in a table of its
+    own, so stores may share one PostgreSQL database, where replicas starting together
+    take turns on an advisory lock.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text(f"SELECT pg_advisory_xact_lock({lock_id})"))
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    config.attributes["connection"] = connection
+    config.attributes["version_table"] = version_table
+    command.upgrade(config, "head")
+
+
+def run_migrations() -> None:
+    """What every store's Alembic ``env.py`` does: migrate on the connection handed over."""
+    attributes = context.config.attributes
+    context.configure(
+        connection=attributes["connection"],
+        target_metadata=None,
+        version_table=attributes["version_table"],
+    )
+    with context.begin_transaction():
+        context.run_migrations()

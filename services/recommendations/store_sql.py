@@ -1,19 +1,20 @@
 """The recommendation store on SQLAlchemy 2 async: SQLite (aiosqlite) or PostgreSQL (asyncpg).
 
-The tables are created when the store opens (``CREATE TABLE IF NOT EXISTS``): the
-schema is small and has only grown so far; it moves to Alembic with its first change.
+The schema comes from the Alembic migrations in ``migrations/``, applied when the store
+opens (the tables below describe it for queries; a change to them needs a migration).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.kit.sql import create_engine
+from services.kit.sql import create_engine, upgrade
 from services.recommendations.engines import Interaction, Source
 from services.recommendations.model import (
     Change,
@@ -23,6 +24,10 @@ from services.recommendations.model import (
     decode_items,
     encode_items,
 )
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+#: Serializes migrations of replicas starting together on one PostgreSQL database.
+LOCK_ID = 0x52454353  # "RECS"
 
 metadata = sa.MetaData()
 MICROS = sa.BigInteger()
@@ -92,7 +97,9 @@ class SqlRecommendationStore:
     async def open(cls, dsn: str) -> SqlRecommendationStore:
         engine = create_engine(dsn, "CINEMA_RECOMMENDATIONS_DSN")
         async with engine.begin() as connection:
-            await connection.run_sync(metadata.create_all)
+            await connection.run_sync(
+                upgrade, MIGRATIONS, "recommendations_schema_version", LOCK_ID
+            )
         return cls(engine)
 
     async def get_list(self, user_id: str) -> StoredList | None:

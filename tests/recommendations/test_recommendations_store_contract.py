@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from services.auth.store_sql import open_store as open_auth_store
 from services.recommendations.engines import Interaction, Reason, Recommended, Source
 from services.recommendations.model import Change, LikesEvent, StoredList
 from services.recommendations.store import RecommendationStore, open_store
@@ -28,6 +29,30 @@ async def store(dsn: str) -> AsyncIterator[RecommendationStore]:
 
 def event(sequence: int, user: str, film: str, change: Change) -> LikesEvent:
     return LikesEvent(sequence, user, film, change, 1_000_000 + sequence)
+
+
+async def test_reopening_migrates_once_and_keeps_the_data(
+    dsn: str, store: RecommendationStore
+) -> None:
+    await store.put_list(StoredList("u1", (), 10, True))
+    again = await open_store(dsn)
+    try:
+        assert await again.get_list("u1") == StoredList("u1", (), 10, True)
+    finally:
+        await again.close()
+
+
+async def test_auth_and_recommendations_can_share_one_database(dsn: str) -> None:
+    # Each store keeps its schema version in a table of its own: the auth store
+    # migrating first must not make this one believe it is up to date.
+    auth = await open_auth_store(dsn)
+    await auth.close()
+    store = await open_store(dsn)
+    try:
+        await store.put_list(StoredList("u1", (), 10, True))
+        assert await store.get_list("u1") == StoredList("u1", (), 10, True)
+    finally:
+        await store.close()
 
 
 async def test_list_round_trips_and_is_replaced(store: RecommendationStore) -> None:

@@ -1,10 +1,5 @@
 """Alembic environment: runs on the connection handed over by the auth store at startup."""
 
-from __future__ import annotations
+from services.kit.sql import run_migrations
 
-from alembic import context
-
-connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=None)
-with context.begin_transaction():
-    context.run_migrations()
+run_migrations()
