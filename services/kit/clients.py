@@ -56,3 +56,28 @@ def channel(target: str, token: Callable[[], str | None] = lambda: None) -> grpc
     """An insecure (in-mesh) channel to ``target`` with request-id propagation."""
     kinds = (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
     return grpc.aio.insecure_channel(target, interceptors=[kind(token) for kind in kinds])
+
+
+class LazyChannel:
+    """A channel to a target that is read on first use, then kept until ``close``.
+
+    Embedded, the other services are this very server, whose port is known only once
+    it is bound; so clients are built with the target's getter, not its value.
+    """
+
+    def __init__(
+        self, target: Callable[[], str], token: Callable[[], str | None] = lambda: None
+    ) -> None:
+        self._target = target
+        self._token = token
+        self._channel: grpc.aio.Channel | None = None
+
+    def get(self) -> grpc.aio.Channel:
+        if self._channel is None:
+            self._channel = channel(self._target(), self._token)
+        return self._channel
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None

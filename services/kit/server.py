@@ -95,23 +95,15 @@ class GrpcServer:
 
 
 class GrpcJwksSource:
-    """Fetches the auth service's JWKS over gRPC, the same call every service makes.
-
-    The channel opens on first use: in the embedded stack the auth service is this very
-    server, whose port is known only once it is bound.
-    """
+    """Fetches the auth service's JWKS over gRPC, the same call every service makes."""
 
     def __init__(self, target: Callable[[], str]) -> None:
-        self._target = target
-        self._channel: grpc.aio.Channel | None = None
+        self._channel = clients.LazyChannel(target)
 
     async def __call__(self) -> dict[str, object]:
-        if self._channel is None:
-            self._channel = clients.channel(self._target())
-        stub = auth_pb2_grpc.AuthServiceStub(self._channel)
+        stub = auth_pb2_grpc.AuthServiceStub(self._channel.get())
         response = await stub.GetJwks(auth_pb2.GetJwksRequest(), timeout=5.0)
         return json_format.MessageToDict(response, preserving_proto_field_name=True)
 
     async def close(self) -> None:
-        if self._channel is not None:
-            await self._channel.close()
+        await self._channel.close()

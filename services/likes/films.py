@@ -31,13 +31,10 @@ class FilmDirectory:
         missing_seconds: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        # The target is read on first use: embedded, the catalog is this very server,
-        # whose port is known only once it is bound.
-        self._target = target
         self._found_seconds = found_seconds
         self._missing_seconds = missing_seconds
         self._clock = clock
-        self._channel: grpc.aio.Channel | None = None
+        self._channel = clients.LazyChannel(target)
         self._known: OrderedDict[str, tuple[float, catalog_pb2.FilmSummary | None]] = OrderedDict()
 
     async def require(self, film_id: str) -> None:
@@ -77,10 +74,7 @@ class FilmDirectory:
             self._known.popitem(last=False)
 
     def _stub(self) -> catalog_pb2_grpc.CatalogServiceStub:
-        if self._channel is None:
-            self._channel = clients.channel(self._target())
-        return catalog_pb2_grpc.CatalogServiceStub(self._channel)
+        return catalog_pb2_grpc.CatalogServiceStub(self._channel.get())
 
     async def close(self) -> None:
-        if self._channel is not None:
-            await self._channel.close()
+        await self._channel.close()

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import grpc
-
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from services.catalog.messages import film_summary
 from services.kit import clients
@@ -52,13 +50,10 @@ class CatalogClient:
     """CatalogService calls; the channel opens on first use (embedded: our own port)."""
 
     def __init__(self, target: Callable[[], str]) -> None:
-        self._target = target
-        self._channel: grpc.aio.Channel | None = None
+        self._channel = clients.LazyChannel(target)
 
     def _stub(self) -> catalog_pb2_grpc.CatalogServiceStub:
-        if self._channel is None:
-            self._channel = clients.channel(self._target())
-        return catalog_pb2_grpc.CatalogServiceStub(self._channel)
+        return catalog_pb2_grpc.CatalogServiceStub(self._channel.get())
 
     async def snapshot(self) -> CatalogSnapshot:
         """All films: ids page by page from ListFilms, then their details in batches."""
@@ -104,5 +99,4 @@ class CatalogClient:
         return found
 
     async def close(self) -> None:
-        if self._channel is not None:
-            await self._channel.close()
+        await self._channel.close()

@@ -53,17 +53,13 @@ def likes_event(message: likes_pb2.Event) -> LikesEvent | None:
 
 class LikesStreamSource:
     def __init__(self, target: Callable[[], str], token: Callable[[], str | None]) -> None:
-        self._target = target
-        self._token = token
-        self._channel: grpc.aio.Channel | None = None
+        self._channel = clients.LazyChannel(target, token)
 
     async def events(self, after_sequence: int) -> AsyncIterator[LikesEvent]:
         after = after_sequence
         failures = 0
         while True:
-            if self._channel is None:
-                self._channel = clients.channel(self._target(), self._token)
-            stub = likes_pb2_grpc.LikesServiceStub(self._channel)
+            stub = likes_pb2_grpc.LikesServiceStub(self._channel.get())
             try:
                 async for response in stub.StreamEvents(
                     likes_pb2.StreamEventsRequest(after_sequence=after)
@@ -85,5 +81,4 @@ class LikesStreamSource:
         """Nothing to acknowledge: a restart resumes from the store's cursor."""
 
     async def close(self) -> None:
-        if self._channel is not None:
-            await self._channel.close()
+        await self._channel.close()
