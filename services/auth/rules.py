@@ -6,11 +6,10 @@ broken rule is reported against the request field it concerns.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 
+from services.kit import page_tokens
 from services.kit.errors import InvalidArgument
 
 ROLE_USER = "user"
@@ -85,23 +84,14 @@ def service_login(name: str) -> str:
 
 
 def encode_page_token(cursor: int | None) -> str:
-    if cursor is None:
-        return ""
-    return base64.urlsafe_b64encode(f"before:{cursor}".encode()).decode().rstrip("=")
+    return "" if cursor is None else page_tokens.encode({"before": cursor})
 
 
 def decode_page_token(token: str) -> int | None:
     """The cursor in a page token; a token we did not issue is INVALID_ARGUMENT."""
     if not token:
         return None
-    try:
-        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        prefix, _, cursor = text.partition(":")
-        if prefix != "before":
-            raise ValueError(text)
-        return int(cursor)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise InvalidArgument([("page_token", "is not a token from a previous page")]) from error
+    return page_tokens.whole_number(page_tokens.decode(token), "before")
 
 
 def client_address(forwarded_for: str | None, peer: str) -> str:

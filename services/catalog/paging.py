@@ -7,10 +7,9 @@ paging through a different result set.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 
+from services.kit import page_tokens
 from services.kit.errors import InvalidArgument
 
 MAX_OFFSET = 10_000  # deep paging is a scraper's tool; Elasticsearch stops there too
@@ -21,22 +20,18 @@ def _fingerprint(*parts: object) -> str:
 
 
 def encode_token(offset: int, *request_parts: object) -> str:
-    body = json.dumps({"o": offset, "k": _fingerprint(*request_parts)}).encode()
-    return base64.urlsafe_b64encode(body).decode().rstrip("=")
+    return page_tokens.encode({"o": offset, "k": _fingerprint(*request_parts)})
 
 
 def decode_token(token: str, *request_parts: object, field: str = "page_token") -> int:
     """The offset a token points at; 0 for an empty token."""
     if not token:
         return 0
-    try:
-        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        offset, fingerprint = body["o"], body["k"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise InvalidArgument({field: "not a page token from this API"}) from error
-    if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
-        raise InvalidArgument({field: "not a page token from this API"})
-    if fingerprint != _fingerprint(*request_parts):
+    body = page_tokens.decode(token, field)
+    offset = page_tokens.whole_number(body, "o", field)
+    if offset > MAX_OFFSET:
+        raise page_tokens.not_ours(field)
+    if body.get("k") != _fingerprint(*request_parts):
         raise InvalidArgument({field: "belongs to a request with other parameters"})
     return offset
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable, Mapping
 
 from google.protobuf import timestamp_pb2
 
 from cinema.catalog.v1 import catalog_pb2
 from cinema.recommendations.v1 import recommendations_pb2 as pb
+from services.kit import page_tokens
 from services.kit.errors import InvalidArgument
 from services.recommendations.engines import Recommended, Source
 
@@ -23,23 +21,17 @@ SOURCES = {
 
 
 def encode_page_token(generate_us: int, offset: int) -> str:
-    raw = json.dumps({"g": generate_us, "o": offset}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return page_tokens.encode({"g": generate_us, "o": offset})
 
 
 def decode_page_token(token: str, generate_us: int) -> int:
     """The offset a token continues at; InvalidArgument when it is not from this list."""
     if not token:
         return 0
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        stamp, offset = int(data["g"]), int(data["o"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as error:
-        raise InvalidArgument({"page_token": "is not a token this service issued"}) from error
+    body = page_tokens.decode(token)
+    stamp, offset = page_tokens.whole_number(body, "g"), page_tokens.whole_number(body, "o")
     if stamp != generate_us:
         raise InvalidArgument({"page_token": "the list was replaced: start from the first page"})
-    if offset < 0:
-        raise InvalidArgument({"page_token": "is not a token this service issued"})
     return offset
 
 
