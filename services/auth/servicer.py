@@ -13,6 +13,7 @@ from services.auth import rules
 from services.auth.accounts import Accounts, Client, TokenPair
 from services.auth.store import UserAccount
 from services.kit.context import caller
+from services.kit.interceptors import metadata_value
 from services.kit.validation import page_size
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
@@ -50,17 +51,12 @@ def _tokens(pair: TokenPair) -> auth_pb2.TokenPair:
     )
 
 
-def _metadata(context: Context, key: str) -> str | None:
-    for entry_key, value in context.invocation_metadata() or ():
-        if entry_key == key:
-            return value if isinstance(value, str) else value.decode()
-    return None
-
-
 def _client(context: Context) -> Client:
     # The gateway passes the browser's address and user agent in x-forwarded-* metadata.
-    address = rules.client_address(_metadata(context, "x-forwarded-for"), context.peer() or "")
-    agent = _metadata(context, "x-forwarded-user-agent") or _metadata(context, "user-agent")
+    address = rules.client_address(metadata_value(context, "x-forwarded-for"), context.peer() or "")
+    agent = metadata_value(context, "x-forwarded-user-agent") or metadata_value(
+        context, "user-agent"
+    )
     return Client(address=address, user_agent=rules.user_agent(agent))
 
 

@@ -92,7 +92,8 @@ class RpcInterceptor(grpc.aio.ServerInterceptor, abc.ABC):  # type: ignore[misc]
         return _wrap(handler, handler_call_details.method, self.around)
 
 
-def _metadata(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:
+def metadata_value(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:
+    """The first value of metadata ``key`` the caller sent, as text."""
     for entry_key, value in context.invocation_metadata() or ():
         if entry_key == key:
             return value if isinstance(value, str) else value.decode()
@@ -115,7 +116,7 @@ class LoggingInterceptor(RpcInterceptor):
     async def around(
         self, method: str, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[None]:
-        request_id = _metadata(context, REQUEST_ID_KEY) or uuid.uuid4().hex
+        request_id = metadata_value(context, REQUEST_ID_KEY) or uuid.uuid4().hex
         current_request_id.set(request_id)
         structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
         started = time.perf_counter()
@@ -215,7 +216,7 @@ class AuthInterceptor(RpcInterceptor):
         self, method: str, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[None]:
         access = self._policy.access(method)
-        header = _metadata(context, "authorization")
+        header = metadata_value(context, "authorization")
         if access is Access.PUBLIC:
             # Anyone may call; a valid token still tells who (e.g. to leave out films the
             # caller rated), and a stale one must not lock a person out of Login.
