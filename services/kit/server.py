@@ -90,9 +90,6 @@ class GrpcServer:
                 await service.on_stop()
         log.info("grpc_server_stopped", address=self.address)
 
-    async def wait_for_termination(self) -> None:
-        await self._server.wait_for_termination()
-
 
 class GrpcJwksSource:
     """Fetches the auth service's JWKS over gRPC, the same call every service makes."""
