@@ -1,4 +1,5 @@
-"""Outgoing gRPC channels: carry the request id to the next hop, present a credential."""
+"""Outgoing gRPC channels: carry the request id and the caller's deadline to the next hop,
+present a credential, and reconnect promptly to a server that comes back."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from typing import Any
 
 import grpc
 
-from services.kit.context import current_request_id
+from services.kit.context import current_request_id, remaining_time
 from services.kit.interceptors import REQUEST_ID_KEY
 
 
-class _Metadata:
-    """Adds the current request id and, when set, a bearer token to a call's metadata."""
+class _Outgoing:
+    """Adds the request id and a bearer token to a call; caps it at the caller's deadline."""
 
     def __init__(self, token: Callable[[], str | None]) -> None:
         self._token = token
@@ -25,29 +26,34 @@ class _Metadata:
         token = self._token()
         if token and "authorization" not in metadata:
             metadata.add("authorization", f"Bearer {token}")
+        timeout = details.timeout
+        remaining = remaining_time()
+        if remaining is not None:
+            # Work past the caller's deadline is work nobody waits for.
+            timeout = remaining if timeout is None else min(timeout, remaining)
         return grpc.aio.ClientCallDetails(
-            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+            details.method, timeout, metadata, details.credentials, details.wait_for_ready
         )
 
 
 # grpc.aio files an interceptor under the first call kind it matches, so one class that
 # implements all four would only ever see unary-unary calls: one class per kind.
-class _UnaryUnary(_Metadata, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class _UnaryUnary(_Outgoing, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         return await continuation(self.details(details), request)
 
 
-class _UnaryStream(_Metadata, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+class _UnaryStream(_Outgoing, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
     async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
         return await continuation(self.details(details), request)
 
 
-class _StreamUnary(_Metadata, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
+class _StreamUnary(_Outgoing, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
     async def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
         return await continuation(self.details(details), requests)
 
 
-class _StreamStream(_Metadata, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
+class _StreamStream(_Outgoing, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
     async def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
         return await continuation(self.details(details), requests)
 

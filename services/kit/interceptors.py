@@ -12,6 +12,7 @@ caller, the request id, structlog's bound fields) live exactly as long as the RP
 from __future__ import annotations
 
 import abc
+import asyncio
 import contextlib
 import inspect
 import time
@@ -27,8 +28,20 @@ import structlog
 from grpc_status import rpc_status
 
 from services.kit import metrics
-from services.kit.context import Caller, current_caller, current_request_id
-from services.kit.errors import CinemaError, PermissionDenied, Unauthenticated, internal_status
+from services.kit.context import (
+    Caller,
+    Deadline,
+    current_caller,
+    current_deadline,
+    current_request_id,
+)
+from services.kit.errors import (
+    CinemaError,
+    InvalidArgument,
+    PermissionDenied,
+    Unauthenticated,
+    internal_status,
+)
 from services.kit.tokens import TokenVerifier
 
 log = structlog.get_logger("cinema.rpc")
@@ -37,19 +50,68 @@ REQUEST_ID_KEY = "x-request-id"
 Around = Callable[[str, grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[None]]
 
 
+class _TolerantDeserializer:
+    """Decodes a request; bytes that are no message become :data:`_UNDECODABLE`.
+
+    grpc.aio answers a deserializer's exception itself, as UNKNOWN naming the Python
+    exception, before any interceptor runs; the sentinel lets the innermost wrapped
+    behaviour raise INVALID_ARGUMENT instead, where the error interceptor maps it and
+    logging and metrics see it.
+    """
+
+    def __init__(self, deserializer: Callable[[bytes], Any]) -> None:
+        self._deserializer = deserializer
+
+    def __call__(self, raw: bytes) -> Any:
+        try:
+            return self._deserializer(raw)
+        except Exception as error:
+            log.info("request_undecodable", error=str(error))
+            return _UNDECODABLE
+
+
+_UNDECODABLE = object()
+
+
+def _not_a_message() -> InvalidArgument:
+    return InvalidArgument({"request": "is not a well-formed protobuf message"})
+
+
+def _decoded(request: Any) -> Any:
+    if request is _UNDECODABLE:
+        raise _not_a_message()
+    return request
+
+
+async def _decoded_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        yield _decoded(request)
+
+
 def _wrap(handler: grpc.RpcMethodHandler, method: str, around: Around) -> grpc.RpcMethodHandler:
     """A handler whose behaviour runs inside ``around``, whatever its streaming shape."""
+    deserializer = handler.request_deserializer
+    # Interceptors wrap from the inside out: the first to wrap sees the servicer's own
+    # deserializer, and its behaviour is the only one that may judge the request.
+    innermost = not isinstance(deserializer, _TolerantDeserializer)
+    if innermost and deserializer is not None:
+        deserializer = _TolerantDeserializer(deserializer)
+
+    def judged(request: Any) -> Any:
+        if not innermost:
+            return request
+        return _decoded_stream(request) if handler.request_streaming else _decoded(request)
 
     async def unary_response(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         async with around(method, context):
-            result = behaviour(request, context)
+            result = behaviour(judged(request), context)
             return await result if inspect.isawaitable(result) else result
 
     async def stream_response(
         request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
         async with around(method, context):
-            result = behaviour(request, context)
+            result = behaviour(judged(request), context)
             if inspect.isawaitable(result):  # a servicer that writes with context.write()
                 await result
                 return
@@ -67,7 +129,7 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str, around: Around) -> grpc.R
     wrapped = stream_response if handler.response_streaming else unary_response
     return factory(
         wrapped,
-        request_deserializer=handler.request_deserializer,
+        request_deserializer=deserializer,
         response_serializer=handler.response_serializer,
     )
 
@@ -100,17 +162,29 @@ def metadata_value(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str
     return None
 
 
-def _code_of(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode:
+def _code_of(
+    context: grpc.aio.ServicerContext[Any, Any], error: BaseException | None
+) -> grpc.StatusCode:
+    """The status the client got; ``error`` is what ended the RPC, if anything did."""
+    if isinstance(error, asyncio.CancelledError | GeneratorExit):
+        # grpc.aio cancels the RPC's task when the client gives up or its deadline
+        # passes; no status is set then, and the call is anything but OK.
+        return grpc.StatusCode.DEADLINE_EXCEEDED if _expired(context) else grpc.StatusCode.CANCELLED
     code = context.code()
     if isinstance(code, grpc.StatusCode):
         return code
     if isinstance(code, int):
         return next((c for c in grpc.StatusCode if c.value[0] == code), grpc.StatusCode.UNKNOWN)
-    return grpc.StatusCode.OK
+    return grpc.StatusCode.OK if error is None else grpc.StatusCode.UNKNOWN
+
+
+def _expired(context: grpc.aio.ServicerContext[Any, Any]) -> bool:
+    remaining = context.time_remaining()
+    return remaining is not None and remaining <= 0
 
 
 class LoggingInterceptor(RpcInterceptor):
-    """Binds a request id (from metadata, or a new one) and logs one line per RPC."""
+    """Binds the request id and deadline that travel to the next hop; logs one line per RPC."""
 
     @asynccontextmanager
     async def around(
@@ -118,13 +192,22 @@ class LoggingInterceptor(RpcInterceptor):
     ) -> AsyncIterator[None]:
         request_id = metadata_value(context, REQUEST_ID_KEY) or uuid.uuid4().hex
         current_request_id.set(request_id)
+        remaining = context.time_remaining()
+        deadline = Deadline(remaining) if remaining is not None else None
+        current_deadline.set(deadline)
         structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
         started = time.perf_counter()
+        ended: BaseException | None = None
         try:
             yield
+        except BaseException as error:
+            ended = error
+            raise
         finally:
+            if deadline is not None:
+                deadline.close()
             duration_ms = round((time.perf_counter() - started) * 1000, 2)
-            log.info("rpc", code=_code_of(context).name, duration_ms=duration_ms)
+            log.info("rpc", code=_code_of(context, ended).name, duration_ms=duration_ms)
 
 
 class MetricsInterceptor(RpcInterceptor):
@@ -137,10 +220,14 @@ class MetricsInterceptor(RpcInterceptor):
         service, _, name = method.lstrip("/").rpartition("/")
         started = time.perf_counter()
         metrics.RPCS_STARTED.labels(service, name).inc()
+        ended: BaseException | None = None
         try:
             yield
+        except BaseException as error:
+            ended = error
+            raise
         finally:
-            metrics.RPCS_HANDLED.labels(service, name, _code_of(context).name).inc()
+            metrics.RPCS_HANDLED.labels(service, name, _code_of(context, ended).name).inc()
             metrics.RPC_SECONDS.labels(service, name).observe(time.perf_counter() - started)
 
 
@@ -161,6 +248,9 @@ class ErrorInterceptor(RpcInterceptor):
         except (grpc.aio.AbortError, GeneratorExit):
             raise
         except Exception:
+            if _expired(context):
+                # A store query or downstream call cut short by the caller's deadline.
+                await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
             log.exception("rpc_failed")
             status = internal_status(current_request_id.get())
             await context.abort_with_status(rpc_status.to_status(status))
