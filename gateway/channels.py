@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 
 import grpc
 
+from services.kit.clients import CHANNEL_OPTIONS
+
 
 class ChannelPool:
     """Channels for the services the gateway exposes; open and close them with the app."""
@@ -22,7 +24,7 @@ class ChannelPool:
 
     def open(self) -> None:
         for target in set(self._targets.values()):
-            self._channels[target] = grpc.aio.insecure_channel(target)
+            self._channels[target] = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
 
     async def close(self) -> None:
         channels, self._channels = list(self._channels.values()), {}
