@@ -1,4 +1,8 @@
-"""``cinema etl ...``: import a legacy file, sync the search index, build catalogs."""
+"""``cinema etl ...``: import a legacy file, sync the search index, build catalogs.
+
+The parser imports nothing heavy; a command imports the ETL (SQLAlchemy, the stores,
+Elasticsearch's client) only when it runs.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,10 @@ import asyncio
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from etl import pipeline
-from etl.demo import write_demo_legacy_file
-from etl.synthetic import generate
-from services.kit.config import Settings
+if TYPE_CHECKING:
+    from services.kit.config import Settings
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,28 +60,58 @@ class _Progress:
         print(f"\r{table}: {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    command = args.etl_command
-    try:
-        if command == "import-sqlite":
-            report = asyncio.run(
-                pipeline.run_import(settings, args.path, _Progress(), args.batch_size, args.prune)
-            )
-            print(report.render())
-        elif command == "sync":
-            from etl.sync import run_sync
+def _sync_unsupported(settings: Settings) -> str | None:
+    """Why sync cannot run on ``settings``, or None when it can."""
+    from services.kit.config import dsn_scheme
 
-            print(asyncio.run(run_sync(settings)).render())
-        elif command == "demo" and args.write_legacy:
-            films = write_demo_legacy_file(args.write_legacy)
-            print(f"wrote {films} demo films to {args.write_legacy}")
-        elif command == "demo":
-            with_demo = asyncio.run(pipeline.run_demo(settings))
-            print(with_demo.render())
-        else:
-            generate(args.path, args.films, args.seed)
-            print(f"wrote {args.films} synthetic films to {args.path}")
+    source, search = dsn_scheme(settings.catalog_dsn), dsn_scheme(settings.search_dsn)
+    if source == "postgresql" and search in ("http", "https"):
+        return None
+    return (
+        "sync carries the catalog from PostgreSQL to Elasticsearch: set "
+        "CINEMA_CATALOG_DSN=postgresql://... and CINEMA_SEARCH_DSN=http(s)://... "
+        f"(now {source} and {search}; the embedded SQLite catalog searches itself and "
+        "needs no sync)"
+    )
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    command = args.etl_command
+    if command == "import-sqlite":
+        from etl import pipeline
+
+        report = asyncio.run(
+            pipeline.run_import(settings, args.path, _Progress(), args.batch_size, args.prune)
+        )
+        print(report.render())
+    elif command == "sync":
+        unsupported = _sync_unsupported(settings)
+        if unsupported:
+            print(f"cinema etl: {unsupported}", file=sys.stderr)
+            return 2
+        from etl.sync import run_sync
+
+        print(asyncio.run(run_sync(settings)).render())
+    elif command == "demo" and args.write_legacy:
+        from etl.demo import write_demo_legacy_file
+
+        films = write_demo_legacy_file(args.write_legacy)
+        print(f"wrote {films} demo films to {args.write_legacy}")
+    elif command == "demo":
+        from etl import pipeline
+
+        print(asyncio.run(pipeline.run_demo(settings)).render())
+    else:
+        from etl.synthetic import generate
+
+        generate(args.path, args.films, args.seed)
+        print(f"wrote {args.films} synthetic films to {args.path}")
+    return 0
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        return _run(args, settings)
     except (OSError, ValueError) as error:
         print(f"cinema etl: {error}", file=sys.stderr)
         return 1
-    return 0

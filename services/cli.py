@@ -1,18 +1,24 @@
-"""The ``cinema`` command: run the embedded stack or one service."""
+"""The ``cinema`` command: run the embedded stack or one service.
+
+Building the parser imports nothing heavy: each command imports what it runs only when it
+runs, so ``cinema --help`` answers at once (the engines and their scikit-learn and scipy
+alone take seconds to import).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from etl import cli as etl_cli
-from services.auth.credentials import grant_role, issue_service_token
-from services.kit.config import Settings
-from services.kit.errors import CinemaError
-from services.kit.logs import configure_logging
-from services.recommendations.evaluation import cli as eval_cli
-from services.stack import SERVICES, Stack, run_until_signalled
+from services.kit.requirements import REQUIREMENTS, SERVICES, missing_settings
+from services.recommendations.evaluation import arguments as eval_arguments
+
+if TYPE_CHECKING:
+    from services.kit.config import Settings
+    from services.stack import Stack
 
 
 def _announce(stack: Stack) -> None:
@@ -23,53 +29,85 @@ def _announce(stack: Stack) -> None:
     sys.stdout.flush()
 
 
-def _up(settings: Settings) -> Stack:
+def _run_stack(settings: Settings, services: tuple[str, ...], gateway: bool) -> int:
+    from services.stack import Stack, run_until_signalled
+
+    stack = Stack(settings, services, gateway=gateway)
+    try:
+        asyncio.run(run_until_signalled(stack, _announce))
+    except OSError as error:
+        print(f"cinema: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _up(settings: Settings) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Stack(settings, SERVICES, gateway=True)
+    return _run_stack(settings, SERVICES, gateway=True)
 
 
-def _serve(settings: Settings, name: str) -> Stack:
+def _serve(settings: Settings, name: str) -> int:
+    missing = missing_settings(settings, name)
+    if missing:
+        print(
+            f"cinema serve {name}: missing {', '.join(missing)}"
+            f" (what each is for: `cinema serve {name} --help`)",
+            file=sys.stderr,
+        )
+        return 2
     if name == "gateway":
-        return Stack(settings, (), gateway=True)
-    return Stack(settings, (name,), gateway=False)
-
-
-def _issue_service_token(settings: Settings, name: str) -> int:
-    # Only the token goes to stdout: `export CINEMA_SERVICE_TOKEN=$(cinema auth ...)`.
-    try:
-        token, expires = asyncio.run(issue_service_token(settings, name))
-    except CinemaError as error:
-        print(f"cinema: {error.message}", file=sys.stderr)
-        return 2
-    print(token)
-    print(f"service token for {name!r} expires {expires.isoformat()}", file=sys.stderr)
-    return 0
-
-
-def _grant_role(settings: Settings, login: str, role: str) -> int:
-    try:
-        roles = asyncio.run(grant_role(settings, login, role))
-    except CinemaError as error:
-        print(f"cinema: {error.message}", file=sys.stderr)
-        return 2
-    print(f"{login}: {', '.join(roles)}")
-    return 0
+        return _run_stack(settings, (), gateway=True)
+    return _run_stack(settings, (name,), gateway=False)
 
 
 def _auth(args: argparse.Namespace, settings: Settings) -> int:
-    if args.auth_command == "grant-role":
-        return _grant_role(settings, args.login, args.role)
-    return _issue_service_token(settings, args.name)
+    from services.auth.credentials import grant_role, issue_service_token
+    from services.kit.errors import CinemaError
+
+    try:
+        if args.auth_command == "grant-role":
+            roles = asyncio.run(grant_role(settings, args.login, args.role))
+            print(f"{args.login}: {', '.join(roles)}")
+            return 0
+        token, expires = asyncio.run(issue_service_token(settings, args.name))
+    except CinemaError as error:
+        print(f"cinema: {error.message}", file=sys.stderr)
+        return 2
+    # Only the token goes to stdout: `export CINEMA_SERVICE_TOKEN=$(cinema auth ...)`.
+    print(token)
+    print(f"service token for {args.name!r} expires {expires.isoformat()}", file=sys.stderr)
+    return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cinema", description="Cinema recommendation service.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
-        "up", help="run all services, the gateway and the workers in one process (embedded)"
+def _requirements_epilog(name: str) -> str:
+    needs = REQUIREMENTS[name]
+    if not needs:
+        return "needs no other service's address."
+    lines = [f"running alone, {name} needs:"]
+    for need in needs:
+        unless = " (not with CINEMA_EVENTS_URL=kafka://)" if need.unless_kafka else ""
+        lines.append(f"  {need.variable:<30} {need.why}{unless}")
+    return "\n".join(lines)
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run one service alone (production entry point)",
+        description="Run one service alone, as production deploys it.",
     )
-    serve = commands.add_parser("serve", help="run one service alone (production entry point)")
-    serve.add_argument("service", choices=[*SERVICES, "gateway"])
+    services = serve.add_subparsers(dest="service", required=True, metavar="SERVICE")
+    for name in (*SERVICES, "gateway"):
+        where = "REST on CINEMA_HTTP_PORT" if name == "gateway" else "gRPC on CINEMA_GRPC_PORT"
+        services.add_parser(
+            name,
+            help=f"the {name} {'edge' if name == 'gateway' else 'service'} ({where})",
+            epilog=_requirements_epilog(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+
+def _add_auth(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     auth = commands.add_parser("auth", help="manage credentials in the auth store")
     auth_commands = auth.add_subparsers(dest="auth_command", required=True)
     issue = auth_commands.add_parser(
@@ -80,25 +118,56 @@ def main(argv: list[str] | None = None) -> int:
     grant = auth_commands.add_parser("grant-role", help="give a registered user a role")
     grant.add_argument("--login", required=True, help="the user's login")
     grant.add_argument("--role", required=True, choices=["admin", "user"])
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cinema", description="Cinema recommendation service.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "up", help="run all services, the gateway and the workers in one process (embedded)"
+    )
+    _add_serve(commands)
+    _add_auth(commands)
     etl_cli.add_commands(commands)
-    eval_cli.add_commands(commands)
-    args = parser.parse_args(argv)
+    eval_arguments.add_commands(commands)
+    return parser
+
+
+def _settings() -> Settings | None:
+    """The settings from the environment, or None after naming each invalid one."""
+    from pydantic import ValidationError
+
+    from services.kit.config import Settings
+
+    try:
+        return Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "CINEMA_" + "_".join(map(str, problem["loc"])).upper()
+            print(f"cinema: {name}: {problem['msg']}", file=sys.stderr)
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if args.command == "eval":  # offline, needs no settings or stores
+        from services.recommendations.evaluation import cli as eval_cli
+
         return eval_cli.run(args)
 
-    settings = Settings()
+    settings = _settings()
+    if settings is None:
+        return 2
+    from services.kit.logs import configure_logging
+
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "etl":
         return etl_cli.run(args, settings)
     if args.command == "auth":
         return _auth(args, settings)
-    stack = _up(settings) if args.command == "up" else _serve(settings, args.service)
-    try:
-        asyncio.run(run_until_signalled(stack, _announce))
-    except OSError as error:
-        print(f"cinema: {error}", file=sys.stderr)
-        return 1
-    return 0
+    if args.command == "up":
+        return _up(settings)
+    return _serve(settings, args.service)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from gateway.app import create_app
 from services.auth import service as auth_service
 from services.catalog import service as catalog_service
 from services.kit.config import Settings
+from services.kit.requirements import SERVICES
 from services.kit.server import GrpcJwksSource, GrpcServer, ServiceSpec
 from services.kit.tokens import JwksCache, TokenVerifier
 from services.likes import service as likes_service
@@ -27,8 +29,6 @@ from services.recommendations import service as recommendations_service
 from services.runtime import Runtime, utc_now
 
 log = structlog.get_logger(__name__)
-
-SERVICES = ("auth", "catalog", "likes", "recommendations")
 
 
 #: How each service opens its stores and builds itself, in the order they open (auth
@@ -81,10 +81,24 @@ class Stack:
         self.http_address = ""
 
     async def start(self) -> None:
-        if self._services:
-            await self._start_services()
-        if self._gateway:
-            await self._start_gateway()
+        """Starts everything, or when a step fails, stops what had started and raises.
+
+        The HTTP port is bound first, before any store opens: a taken port fails at once.
+        """
+        settings = self.settings
+        http_socket = (
+            _bind(settings.http_host, settings.http_port, "HTTP") if self._gateway else None
+        )
+        try:
+            if self._services:
+                await self._start_services()
+            if http_socket is not None:
+                await self._start_gateway(http_socket)
+        except BaseException:
+            if http_socket is not None:
+                http_socket.close()
+            await self.stop()
+            raise
 
     async def _start_services(self) -> None:
         settings = self.settings
@@ -97,7 +111,7 @@ class Stack:
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
             )
-            self._grpc = GrpcServer(specs, verifier, settings.grpc_host, settings.grpc_port)
+            self._grpc = _grpc_server(specs, verifier, settings)
         except BaseException:
             await _close(specs)
             raise
@@ -117,7 +131,7 @@ class Stack:
             if getattr(self.settings, f"{name}_target").endswith(":0"):
                 setattr(self.settings, f"{name}_target", address)
 
-    async def _start_gateway(self) -> None:
+    async def _start_gateway(self, http_socket: socket.socket) -> None:
         settings = self.settings
         app = create_app(
             {
@@ -138,13 +152,12 @@ class Stack:
             proxy_headers=False,
         )
         self._http = uvicorn.Server(config)
-        self._http_task = asyncio.create_task(self._http.serve())
+        self._http_task = asyncio.create_task(_serve_http(self._http, http_socket))
         while not self._http.started:
             if self._http_task.done():
-                await self._http_task
-                raise OSError(
-                    f"gateway failed to start on {settings.http_host}:{settings.http_port}"
-                )
+                failed, self._http_task = self._http_task, None
+                await failed
+                raise OSError("the gateway stopped while starting (see the log)")
             await asyncio.sleep(0.02)
         host, port = self._http.servers[0].sockets[0].getsockname()[:2]
         self.http_address = f"{host}:{port}"
@@ -169,9 +182,53 @@ async def run_until_signalled(stack: Stack, announce: Callable[[Stack], None]) -
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await stack.start()
-    announce(stack)
-    if stack.settings.metrics_port and not stack._gateway:
-        start_http_server(stack.settings.metrics_port, addr=stack.settings.grpc_host)
-    await stop.wait()
-    log.info("shutting_down")
-    await stack.stop()
+    try:
+        if stack.settings.metrics_port and not stack._gateway:
+            _serve_metrics(stack.settings.grpc_host, stack.settings.metrics_port)
+        announce(stack)
+        await stop.wait()
+        log.info("shutting_down")
+    finally:
+        await stack.stop()
+
+
+def _listen_error(host: str, port: int, kind: str, reason: object) -> OSError:
+    """An error that names the address and the variable that chose it."""
+    return OSError(f"cannot listen on {host}:{port} (CINEMA_{kind}_PORT): {reason}")
+
+
+def _bind(host: str, port: int, kind: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        raise _listen_error(host, port, kind, error.strerror or error) from None
+
+
+def _grpc_server(
+    specs: list[ServiceSpec], verifier: TokenVerifier, settings: Settings
+) -> GrpcServer:
+    host, port = settings.grpc_host, settings.grpc_port
+    try:
+        return GrpcServer(specs, verifier, host, port)
+    except (OSError, RuntimeError) as error:
+        # grpc says only "Failed to bind to address": taken, or not this machine's.
+        if "bind" not in str(error).lower():
+            raise
+        raise _listen_error(host, port, "GRPC", "address in use or not available") from None
+
+
+async def _serve_http(server: uvicorn.Server, http_socket: socket.socket) -> None:
+    try:
+        await server.serve(sockets=[http_socket])
+    except SystemExit:
+        # uvicorn exits the process when its start-up fails; that would skip stopping the
+        # gRPC server and closing the stores, and leave the process hanging on them.
+        raise OSError("the gateway failed to start (see the log)") from None
+
+
+def _serve_metrics(host: str, port: int) -> None:
+    try:
+        start_http_server(port, addr=host)
+    except OSError as error:
+        raise _listen_error(host, port, "METRICS", error.strerror or error) from None

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.kit.requirements import SERVICES
 
 
 class Settings(BaseSettings):
     """All settings of all services; each service reads the ones it needs."""
 
     model_config = SettingsConfigDict(env_prefix="CINEMA_", extra="ignore")
+
+    #: Targets given in the environment, not defaulted to this process's own address.
+    _configured_targets: frozenset[str] = PrivateAttr(frozenset())
 
     data_dir: Path = Field(Path(".cinema"), description="Where the embedded stores keep files.")
     grpc_host: str = Field("127.0.0.1", description="Interface the gRPC server binds.")
@@ -72,6 +77,11 @@ class Settings(BaseSettings):
 
     service_token: str = Field(
         "", description="Bearer token (role `service`) this process presents to other services."
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks (CIDR) of proxies, e.g. Envoy, "
+        "whose x-forwarded-for the auth service believes; the gateway proves itself instead.",
     )
     jwt_issuer: str = Field("cinema-auth", description="`iss` of access tokens.")
     jwt_audience: str = Field("cinema", description="`aud` of access tokens.")
@@ -197,12 +207,21 @@ class Settings(BaseSettings):
         self.search_dsn = self.search_dsn or self.catalog_dsn
         self.likes_dsn = self.likes_dsn or f"{sqlite}/likes.db"
         self.recommendations_dsn = self.recommendations_dsn or f"{sqlite}/recommendations.db"
+        self._configured_targets = frozenset(
+            f"{name}_target" for name in SERVICES if getattr(self, f"{name}_target")
+        )
         own = f"{self.grpc_host}:{self.grpc_port}"
         self.auth_target = self.auth_target or own
         self.catalog_target = self.catalog_target or own
         self.likes_target = self.likes_target or own
         self.recommendations_target = self.recommendations_target or own
         return self
+
+    def is_configured(self, name: str) -> bool:
+        """Whether setting ``name`` was given, rather than left to the embedded default."""
+        if name.endswith("_target"):
+            return name in self._configured_targets
+        return bool(getattr(self, name))
 
 
 def dsn_scheme(dsn: str) -> str:

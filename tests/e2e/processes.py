@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import sys
@@ -16,3 +17,11 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def cinema_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """This environment without any ``CINEMA_*`` of the caller's, plus ``settings``."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CINEMA_")}
+    env["CINEMA_DATA_DIR"] = str(data_dir)
+    env.update({f"CINEMA_{name.upper()}": value for name, value in settings.items()})
+    return env

@@ -20,24 +20,6 @@ from services.recommendations.evaluation.report import chart, json_line, table
 from services.recommendations.evaluation.synthetic import generate
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    evaluate = commands.add_parser(
-        "eval", help="offline evaluation of the engines (HR@10, NDCG@10, coverage)"
-    )
-    data = evaluate.add_mutually_exclusive_group(required=True)
-    data.add_argument("--movielens", type=Path, metavar="DIR", help="a MovieLens-format directory")
-    data.add_argument(
-        "--synthetic", action="store_true", help="generate a dataset with hidden taste structure"
-    )
-    evaluate.add_argument("--users", type=int, default=2000, help="synthetic users")
-    evaluate.add_argument("--items", type=int, default=1000, help="synthetic films")
-    evaluate.add_argument("--seed", type=int, default=42, help="synthetic seed")
-    evaluate.add_argument("--out", type=Path, metavar="DIR", help="keep the synthetic dataset here")
-    evaluate.add_argument("--chart", type=Path, default=Path("eval.png"), help="bar chart PNG")
-    evaluate.add_argument("--ease-l2", type=float, help="EASE lambda (default from the config)")
-    evaluate.add_argument("--neighbours", type=int, help="item-kNN k (default from the config)")
-
-
 def evaluate(data: MovieLens, config: EngineConfig) -> tuple[int, int, dict[str, Metrics]]:
     """(evaluated users, films, metrics per method) under the protocol."""
     split = leave_last_positive_out(data)
