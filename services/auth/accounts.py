@@ -97,15 +97,21 @@ class Accounts:
         self, login: str, password: str, client: Client
     ) -> tuple[TokenPair, UserAccount]:
         key = rules.login_key(login)
-        self._throttle.check(key, client.address)
-        user = await self._store.user_by_login(key)
-        # Verify even when the login is unknown, so the time taken does not tell.
+        # Counted as a failure from here on, so concurrent guesses cannot all get past
+        # the limit while their passwords are being checked.
+        attempt = self._throttle.begin(key, client.address)
+        try:
+            user = await self._store.user_by_login(key)
+        except BaseException:
+            attempt.withdraw()  # no password was checked
+            raise
+        # Verify even when the login is unknown, so the time taken does not tell. A call
+        # cancelled from here on keeps its count: the check runs on in its thread.
         matched = await self._passwords.verify(user.password_hash if user else None, password)
         if user is None or not matched:
-            self._throttle.failed(key, client.address)
             log.info("login_failed", address=client.address)
             raise Unauthenticated(BAD_CREDENTIALS)
-        self._throttle.succeeded(key)
+        attempt.succeeded()
         now = self._clock()
         await self._store.record_login(user.id, LoginRecord(now, client.user_agent, client.address))
         issued = refresh.issue(user.id, now, self._tokens.refresh_ttl)

@@ -57,9 +57,13 @@ async def open_accounts(
     keys = SigningKeys(store, ring, key_policy(settings), clock)
     await keys.sync(rotate=rotate)
     window = settings.login_failure_window_seconds
+
+    def seconds() -> float:  # the service's clock, so that tests can move time on
+        return clock().timestamp()
+
     throttle = LoginThrottle(
-        per_login=SlidingWindow(settings.login_failures_per_login, window),
-        per_address=SlidingWindow(settings.login_failures_per_address, window),
+        per_login=SlidingWindow(settings.login_failures_per_login, window, seconds),
+        per_address=SlidingWindow(settings.login_failures_per_address, window, seconds),
     )
     accounts = Accounts(store, keys, Passwords(), throttle, token_policy(settings), clock)
     return accounts, store

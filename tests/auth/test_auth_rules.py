@@ -89,14 +89,46 @@ def test_throttle_allows_again_once_failures_leave_the_window() -> None:
     now = [0.0]
     window = SlidingWindow(limit=2, window_seconds=60, clock=lambda: now[0])
     throttle = LoginThrottle(per_login=window, per_address=SlidingWindow(100, 60))
-    throttle.failed("erin", "10.0.0.1")
+    throttle.begin("erin", "10.0.0.1")
     now[0] = 10
-    throttle.failed("erin", "10.0.0.1")
+    throttle.begin("erin", "10.0.0.1")
     with pytest.raises(ResourceExhausted) as raised:
-        throttle.check("erin", "10.0.0.1")
+        throttle.begin("erin", "10.0.0.1")
     assert raised.value.retry_after_seconds == pytest.approx(50)
     now[0] = 60.5
-    throttle.check("erin", "10.0.0.1")
+    throttle.begin("erin", "10.0.0.1")
+
+
+def test_attempts_count_from_the_moment_they_are_let_in() -> None:
+    throttle = LoginThrottle(per_login=SlidingWindow(2, 60), per_address=SlidingWindow(3, 60))
+    first = throttle.begin("erin", "10.0.0.1")
+    second = throttle.begin("erin", "10.0.0.1")
+    with pytest.raises(ResourceExhausted):  # two still being checked fill the limit
+        throttle.begin("erin", "10.0.0.1")
+    first.withdraw()  # never checked: given back
+    throttle.begin("erin", "10.0.0.1")
+    second.succeeded()  # the login is forgiven and this attempt given back...
+    throttle.begin("erin", "10.0.0.1")
+    throttle.begin("frank", "10.0.0.1")
+    with pytest.raises(ResourceExhausted):  # ...but the address keeps the others' failures
+        throttle.begin("grace", "10.0.0.1")
+
+
+def test_sliding_windows_drop_keys_once_their_events_leave_the_window() -> None:
+    now = [0.0]
+
+    def clock() -> float:
+        return now[0]
+
+    throttle = LoginThrottle(SlidingWindow(5, 60, clock), SlidingWindow(20, 60, clock))
+    for i in range(1000):
+        attempt = throttle.begin(f"user-{i}", f"10.0.{i // 250}.{i % 250}")
+        if i % 2:
+            attempt.succeeded()  # nothing left to hold for this login and address
+    assert len(throttle.per_login) == len(throttle.per_address) == 500
+    now[0] = 61
+    throttle.begin("late", "10.9.9.9")
+    assert len(throttle.per_login) == len(throttle.per_address) == 1
 
 
 def test_page_tokens_round_trip_and_foreign_ones_are_invalid() -> None:
