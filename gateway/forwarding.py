@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 
+from starlette.applications import Starlette
 from starlette.requests import Request
 
 REQUEST_ID_HEADER = "x-request-id"
+#: Metadata in which the gateway proves to the auth service that it is the edge, so that
+#: its x-forwarded-for is believed (a client that calls gRPC directly cannot prove it).
+EDGE_CREDENTIAL_KEY = "x-cinema-edge"
+#: The gateway's ``service``-role token, asked for on each call (it may be renewed).
+EdgeCredential = Callable[[], str | None]
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -15,6 +22,16 @@ def request_id(request: Request) -> str:
     """The client's request id when it is sane, else a new one."""
     supplied = request.headers.get(REQUEST_ID_HEADER, "")
     return supplied if _REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+
+
+def install_edge_credential(app: Starlette, credential: EdgeCredential) -> None:
+    """Makes ``app`` vouch for the client addresses it forwards with ``credential``."""
+    app.state.edge_credential = credential
+
+
+def _edge_credential(request: Request) -> str | None:
+    credential: EdgeCredential | None = getattr(request.app.state, "edge_credential", None)
+    return credential() if credential is not None else None
 
 
 def outgoing_metadata(request: Request, request_id: str) -> tuple[tuple[str, str], ...]:
@@ -30,4 +47,7 @@ def outgoing_metadata(request: Request, request_id: str) -> tuple[tuple[str, str
     # anything, so the services get exactly the address this connection came from.
     if request.client is not None:
         metadata.append(("x-forwarded-for", request.client.host))
+        credential = _edge_credential(request)
+        if credential:
+            metadata.append((EDGE_CREDENTIAL_KEY, credential))
     return tuple(metadata)

@@ -15,9 +15,11 @@ from datetime import datetime
 
 import structlog
 import uvicorn
+from fastapi import FastAPI
 from prometheus_client import make_asgi_app, start_http_server
 
 from gateway.app import create_app
+from gateway.forwarding import install_edge_credential
 from services.auth import service as auth_service
 from services.catalog import service as catalog_service
 from services.kit.config import Settings
@@ -26,6 +28,7 @@ from services.kit.server import GrpcJwksSource, GrpcServer, ServiceSpec
 from services.kit.tokens import JwksCache, TokenVerifier
 from services.likes import service as likes_service
 from services.recommendations import service as recommendations_service
+from services.recommendations.credentials import ServiceToken
 from services.runtime import Runtime, utc_now
 
 log = structlog.get_logger(__name__)
@@ -142,6 +145,7 @@ class Stack:
             }
         )
         app.mount("/metrics", make_asgi_app())
+        self._vouch_for_clients(app)
         config = uvicorn.Config(
             app,
             host=settings.http_host,
@@ -161,6 +165,20 @@ class Stack:
             await asyncio.sleep(0.02)
         host, port = self._http.servers[0].sockets[0].getsockname()[:2]
         self.http_address = f"{host}:{port}"
+
+    def _vouch_for_clients(self, app: FastAPI) -> None:
+        """Gives the gateway the ``service`` token with which the auth service believes the
+        client addresses it forwards: ``CINEMA_SERVICE_TOKEN``, or embedded, one signed here.
+        """
+        keys = self.runtime.keys if "auth" in self.runtime.hosted else None
+        credential = ServiceToken(self.settings, keys, self.runtime.clock)
+        if keys is None and not self.settings.service_token:
+            log.warning(
+                "gateway_without_service_token",
+                consequence="logins are recorded and throttled under the gateway's address",
+                fix="set CINEMA_SERVICE_TOKEN (cinema auth issue-service-token --name gateway)",
+            )
+        install_edge_credential(app, credential)
 
     async def stop(self) -> None:
         if self._http is not None and self._http_task is not None:

@@ -6,6 +6,7 @@ broken rule is reported against the request field it concerns.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -94,23 +95,56 @@ def decode_page_token(token: str) -> int | None:
     return page_tokens.whole_number(page_tokens.decode(token), "before")
 
 
-def client_address(forwarded_for: str | None, peer: str) -> str:
-    """The client's address: the last ``x-forwarded-for`` hop, else the gRPC peer.
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-    The last hop is the one our edge (the gateway) wrote; anything before it came from
-    the client and could be made up. gRPC peers look like ``ipv4:203.0.113.7:51234``
-    or ``ipv6:[::1]:51234``.
-    """
-    if forwarded_for:
-        last = forwarded_for.rsplit(",", 1)[-1].strip()
-        if last:
-            return last[:128]
+
+def trusted_networks(spec: str) -> tuple[IPNetwork, ...]:
+    """The proxies of ``CINEMA_TRUSTED_PROXIES``: comma-separated addresses or networks."""
+    networks = []
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as error:
+            raise ValueError(
+                f"CINEMA_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+            ) from error
+    return tuple(networks)
+
+
+def peer_address(peer: str) -> str:
+    """The address of a gRPC peer: ``ipv4:203.0.113.7:51234`` or ``ipv6:[::1]:51234``."""
     kind, _, rest = peer.partition(":")
     if kind == "ipv6" and rest.startswith("["):
         return rest[1 : rest.find("]")]
     if kind == "ipv4":
         return rest.rpartition(":")[0]
     return peer[:128]
+
+
+def is_within(address: str, networks: tuple[IPNetwork, ...]) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in networks)
+
+
+def client_address(forwarded_for: str | None, peer: str, believe_forwarded: bool) -> str:
+    """The client's address: the last ``x-forwarded-for`` hop when the caller is our edge
+    (``believe_forwarded``) and it is an IP address, else the gRPC peer's.
+
+    The last hop is the one the edge wrote; anything before it came from the client and
+    could be made up, and from anyone but the edge all of it could.
+    """
+    if believe_forwarded and forwarded_for:
+        last = forwarded_for.rsplit(",", 1)[-1].strip()
+        try:
+            return str(ipaddress.ip_address(last))
+        except ValueError:
+            pass
+    return peer_address(peer)
 
 
 def user_agent(value: str | None) -> str:

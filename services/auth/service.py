@@ -6,17 +6,19 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from cinema.auth.v1 import auth_pb2, auth_pb2_grpc
+from services.auth import rules
 from services.auth.accounts import Accounts, TokenPolicy
 from services.auth.keys import AccessTokenRules, KeyPolicy, KeyRing
 from services.auth.passwords import Passwords
-from services.auth.servicer import AuthServicer
-from services.auth.signing import SigningKeys
+from services.auth.servicer import AuthServicer, Edge
+from services.auth.signing import SYNC_EVERY, SigningKeys
 from services.auth.store import AuthStore
 from services.auth.store_sql import open_store
 from services.auth.throttle import LoginThrottle, SlidingWindow
 from services.kit.config import Settings
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
+from services.kit.tokens import JwksCache, TokenVerifier
 from services.runtime import Runtime
 
 NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
@@ -71,12 +73,29 @@ async def open_accounts(
 
 async def open_service(runtime: Runtime) -> ServiceSpec:
     """Opens the auth store (migrating it), loads the signing keys into ``runtime.keys``."""
-    accounts, store = await open_accounts(runtime.settings, runtime.keys, runtime.clock)
-    return create(accounts, store)
+    settings = runtime.settings
+    proxies = rules.trusted_networks(settings.trusted_proxies)  # a typo fails before opening
+    accounts, store = await open_accounts(settings, runtime.keys, runtime.clock)
+    return create(accounts, store, trusted_edge(settings, proxies, accounts.keys))
 
 
-def create(accounts: Accounts, store: AuthStore) -> ServiceSpec:
-    servicer = AuthServicer(accounts)
+def trusted_edge(
+    settings: Settings, proxies: tuple[rules.IPNetwork, ...], keys: SigningKeys
+) -> Edge:
+    """Who may tell the auth service a client's address: the trusted ``proxies`` and the
+    edge, whose ``service`` token is checked against this service's own keys."""
+
+    async def own_jwks() -> dict[str, list[dict[str, str]]]:
+        return (await keys.current()).jwks()
+
+    # The keys are local, so an unknown key id is looked up again at once, no waiting.
+    own_keys = JwksCache(own_jwks, SYNC_EVERY.total_seconds(), min_refetch_seconds=0.0)
+    verifier = TokenVerifier(own_keys, settings.jwt_issuer, settings.jwt_audience)
+    return Edge(proxies, verifier)
+
+
+def create(accounts: Accounts, store: AuthStore, edge: Edge) -> ServiceSpec:
+    servicer = AuthServicer(accounts, edge)
     return ServiceSpec(
         name=NAME,
         register=lambda server: auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, server),

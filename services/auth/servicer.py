@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
 
@@ -13,7 +14,9 @@ from services.auth import rules
 from services.auth.accounts import Accounts, Client, TokenPair
 from services.auth.store import UserAccount
 from services.kit.context import caller
+from services.kit.errors import Unauthenticated, Unavailable
 from services.kit.interceptors import metadata_value
+from services.kit.tokens import TokenVerifier
 from services.kit.validation import page_size
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
@@ -51,18 +54,50 @@ def _tokens(pair: TokenPair) -> auth_pb2.TokenPair:
     )
 
 
-def _client(context: Context) -> Client:
-    # The gateway passes the browser's address and user agent in x-forwarded-* metadata.
-    address = rules.client_address(metadata_value(context, "x-forwarded-for"), context.peer() or "")
-    agent = metadata_value(context, "x-forwarded-user-agent") or metadata_value(
-        context, "user-agent"
-    )
-    return Client(address=address, user_agent=rules.user_agent(agent))
+#: Metadata in which the edge (the gateway) proves who it is: a token with the service role.
+EDGE_CREDENTIAL_KEY = "x-cinema-edge"
+
+
+@dataclass(frozen=True)
+class Edge:
+    """Who may say, in ``x-forwarded-for``, which address a call comes from.
+
+    Anyone who reaches the gRPC port can send that metadata, so it is believed only from
+    a configured trusted proxy (``CINEMA_TRUSTED_PROXIES``, e.g. Envoy) or from a caller
+    that proves it is our edge with a ``service``-role token in ``x-cinema-edge``.
+    """
+
+    trusted_proxies: tuple[rules.IPNetwork, ...]
+    verifier: TokenVerifier
+
+    async def vouches_for(self, context: Context) -> bool:
+        if rules.is_within(rules.peer_address(context.peer() or ""), self.trusted_proxies):
+            return True
+        credential = metadata_value(context, EDGE_CREDENTIAL_KEY)
+        if not credential:
+            return False
+        try:
+            caller = await self.verifier.verify(credential)
+        except (Unauthenticated, Unavailable):
+            return False
+        return caller.has_role(rules.ROLE_SERVICE)
+
+    async def client(self, context: Context) -> Client:
+        """The address and user agent to record and throttle a login under."""
+        forwarded_for = metadata_value(context, "x-forwarded-for")
+        believed = forwarded_for is not None and await self.vouches_for(context)
+        address = rules.client_address(forwarded_for, context.peer() or "", believed)
+        # A user agent is the client's own claim wherever it comes from: no proof needed.
+        agent = metadata_value(context, "x-forwarded-user-agent") or metadata_value(
+            context, "user-agent"
+        )
+        return Client(address=address, user_agent=rules.user_agent(agent))
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    def __init__(self, accounts: Accounts) -> None:
+    def __init__(self, accounts: Accounts, edge: Edge) -> None:
         self._accounts = accounts
+        self._edge = edge
 
     async def Register(
         self, request: auth_pb2.RegisterRequest, context: Context
@@ -76,7 +111,8 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.LoginRequest, context: Context
     ) -> auth_pb2.LoginResponse:
         rules.require(login=request.login, password=request.password)
-        pair, user = await self._accounts.login(request.login, request.password, _client(context))
+        client = await self._edge.client(context)
+        pair, user = await self._accounts.login(request.login, request.password, client)
         return auth_pb2.LoginResponse(tokens=_tokens(pair), user=_user(user))
 
     async def Refresh(

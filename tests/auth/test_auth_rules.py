@@ -139,12 +139,23 @@ def test_page_tokens_round_trip_and_foreign_ones_are_invalid() -> None:
 
 
 @pytest.mark.parametrize(
-    ("forwarded", "peer", "address"),
+    ("forwarded", "peer", "believed", "address"),
     [
-        ("198.51.100.1, 203.0.113.7", "ipv4:127.0.0.1:5000", "203.0.113.7"),
-        (None, "ipv4:127.0.0.1:5000", "127.0.0.1"),
-        (None, "ipv6:[::1]:5000", "::1"),
+        ("198.51.100.1, 203.0.113.7", "ipv4:127.0.0.1:5000", True, "203.0.113.7"),
+        ("198.51.100.1, 203.0.113.7", "ipv4:127.0.0.1:5000", False, "127.0.0.1"),
+        ("not-an-address", "ipv4:127.0.0.1:5000", True, "127.0.0.1"),
+        (None, "ipv4:127.0.0.1:5000", True, "127.0.0.1"),
+        (None, "ipv6:[::1]:5000", False, "::1"),
     ],
 )
-def test_client_address(forwarded: str | None, peer: str, address: str) -> None:
-    assert rules.client_address(forwarded, peer) == address
+def test_client_address(forwarded: str | None, peer: str, believed: bool, address: str) -> None:
+    assert rules.client_address(forwarded, peer, believed) == address
+
+
+def test_trusted_proxies_are_addresses_or_networks_and_a_typo_is_named() -> None:
+    networks = rules.trusted_networks(" 10.0.0.0/8, 127.0.0.1 ,, ::1")
+    assert rules.is_within("10.1.2.3", networks) and rules.is_within("::1", networks)
+    assert not rules.is_within("192.0.2.1", networks) and not rules.is_within("x", networks)
+    assert rules.trusted_networks("") == ()
+    with pytest.raises(ValueError, match="CINEMA_TRUSTED_PROXIES"):
+        rules.trusted_networks("10.0.0.0/33")
