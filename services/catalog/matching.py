@@ -10,6 +10,7 @@ match" rather than a guess.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ _YEAR_SUFFIX = re.compile(r"[\(\[]\s*((?:18|19|20)\d\d)\s*[\)\]]\s*$")
 # A year that disagrees by more than a year is most likely a different film of the
 # same name (a remake), so it weighs heavily; an unknown year on either side is neutral.
 _WRONG_YEAR_FACTOR = 0.7
+#: Words of a title that the store searches for candidates (the scoring sees them all).
+SEARCH_WORDS = 10
+_RAW_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,10 @@ def normalise(title: str) -> str:
 
 def similarity(a: str, b: str) -> float:
     """0..1: identical normalised titles score 1, a typo or two a little less."""
-    left, right = normalise(a), normalise(b)
+    return _similarity(normalise(a), normalise(b))
+
+
+def _similarity(left: str, right: str) -> float:
     if not left or not right:
         return 0.0
     if left == right:
@@ -70,13 +77,27 @@ def similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, left, right, autojunk=False).ratio()
 
 
+@dataclass(frozen=True)
+class _Wanted:
+    """A query in the form it is compared in, worked out once for all its candidates."""
+
+    title: str
+    year: int | None
+
+    @classmethod
+    def of(cls, query: TitleQuery) -> _Wanted:
+        _, year_in_title = split_year(query.title)
+        return cls(normalise(query.title), query.year if query.year is not None else year_in_title)
+
+    def confidence(self, film: FilmSummary) -> float:
+        score = _similarity(self.title, normalise(film.title))
+        if self.year is not None and film.year is not None and abs(self.year - film.year) > 1:
+            score *= _WRONG_YEAR_FACTOR
+        return round(score, 4)
+
+
 def confidence(query: TitleQuery, film: FilmSummary) -> float:
-    _, year_in_title = split_year(query.title)
-    year = query.year if query.year is not None else year_in_title
-    score = similarity(query.title, film.title)
-    if year is not None and film.year is not None and abs(year - film.year) > 1:
-        score *= _WRONG_YEAR_FACTOR
-    return round(score, 4)
+    return _Wanted.of(query).confidence(film)
 
 
 def best_match(
@@ -87,8 +108,9 @@ def best_match(
     Equal confidence goes to the higher-rated film: the well-known one is what a
     person (or an LLM) most likely means.
     """
+    wanted = _Wanted.of(query)
     scored = sorted(
-        ((confidence(query, film), film) for film in candidates),
+        ((wanted.confidence(film), film) for film in candidates),
         key=lambda pair: (-pair[0], -(pair[1].rating or 0.0), pair[1].id),
     )
     if not scored:
@@ -98,5 +120,8 @@ def best_match(
 
 
 def search_text(query: TitleQuery) -> str:
-    """What to ask the store for candidates: the title without its year."""
-    return split_year(query.title)[0]
+    """What to ask the store for candidates: the title without its year, cut after its
+    first ``SEARCH_WORDS`` words (they find the film; more words only cost the search)."""
+    title = split_year(query.title)[0]
+    ends = [word.end() for word in itertools.islice(_RAW_WORD.finditer(title), SEARCH_WORDS)]
+    return title[: ends[-1]] if len(ends) == SEARCH_WORDS else title

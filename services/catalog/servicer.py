@@ -12,21 +12,65 @@ from services.catalog import convert, matching, paging
 from services.catalog.cache import FilmCache
 from services.catalog.model import FilmFilter
 from services.catalog.store import CatalogStore
+from services.catalog.text import fold, words
 from services.kit.errors import InvalidArgument, NotFound
 from services.kit.validation import page_size, required_uuid, required_uuids
 
 MAX_BATCH_IDS = 500
 MAX_TITLE_QUERIES = 100
+#: Limits hold on the text as given and once normalised (compatibility decomposition,
+#: which search and matching work on): one character can become 18 (U+FDFA).
+MAX_TITLE_CHARACTERS = 300
+MAX_MATCH_CHARACTERS = 10_000  # all the titles of one MatchTitles, normalised
+MAX_QUERY_CHARACTERS = 200
+MAX_QUERY_WORDS = 32
+#: Films scored per title, so at most 2,000 per MatchTitles.
 MATCH_CANDIDATES = 20
+#: Title violations listed one by one; past that a summary keeps the answer small.
+MAX_LISTED_VIOLATIONS = 10
+
+
+def _too_long(text: str, limit: int) -> str | None:
+    """Why ``text`` is too long, or None; measured as given first, so normalising is cheap."""
+    if len(text) > limit:
+        return f"must be at most {limit} characters"
+    if len(fold(text)) > limit:
+        return f"must be at most {limit} characters once normalised (ligatures expand)"
+    return None
 
 
 def _query(value: str, field: str = "query") -> str:
     text = value.strip()
     if not text:
         raise InvalidArgument({field: "must not be empty"})
-    if len(text) > 200:
-        raise InvalidArgument({field: "must be at most 200 characters"})
+    problem = _too_long(text, MAX_QUERY_CHARACTERS)
+    if problem is None and len(words(text)) > MAX_QUERY_WORDS:
+        problem = f"must have at most {MAX_QUERY_WORDS} words"
+    if problem:
+        raise InvalidArgument({field: problem})
     return text
+
+
+def _title_violations(titles: Sequence[str]) -> list[tuple[str, str]]:
+    """Each title within its limits, and all of them together within theirs."""
+    violations: list[tuple[str, str]] = []
+    normalised = 0
+    for i, title in enumerate(titles):
+        blank = not title.strip()
+        problem = "must not be empty" if blank else _too_long(title, MAX_TITLE_CHARACTERS)
+        if problem:
+            violations.append((f"queries[{i}].title", problem))
+        else:
+            normalised += len(fold(title))
+    if len(violations) > MAX_LISTED_VIOLATIONS:
+        more = len(violations) - MAX_LISTED_VIOLATIONS
+        violations = violations[:MAX_LISTED_VIOLATIONS]
+        violations.append(("queries", f"{more} more titles break the same rules"))
+    elif not violations and normalised > MAX_MATCH_CHARACTERS:
+        violations.append(
+            ("queries", f"titles must have at most {MAX_MATCH_CHARACTERS} characters in all")
+        )
+    return violations
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
@@ -113,11 +157,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             raise InvalidArgument({"queries": "at least one title is required"})
         if len(request.queries) > MAX_TITLE_QUERIES:
             raise InvalidArgument({"queries": f"at most {MAX_TITLE_QUERIES} titles"})
-        violations = [
-            (f"queries[{i}].title", "must be 1-300 characters")
-            for i, q in enumerate(request.queries)
-            if not q.title.strip() or len(q.title) > 300
-        ]
+        violations = _title_violations([q.title for q in request.queries])
         threshold = matching.DEFAULT_MIN_CONFIDENCE
         if request.HasField("min_confidence"):
             threshold = request.min_confidence
@@ -129,15 +169,15 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             matching.TitleQuery(q.title, q.year if q.HasField("year") else None)
             for q in request.queries
         ]
-        candidates = await asyncio.gather(
-            *(
-                self._store.title_candidates(matching.search_text(q), MATCH_CANDIDATES)
-                for q in queries
-            )
+        # A title asked for twice (or with another year) is searched for once.
+        texts = list(dict.fromkeys(matching.search_text(q) for q in queries))
+        found = await asyncio.gather(
+            *(self._store.title_candidates(text, MATCH_CANDIDATES) for text in texts)
         )
+        candidates = dict(zip(texts, found, strict=True))
         response = catalog_pb2.MatchTitlesResponse()
-        for message, query, found in zip(request.queries, queries, candidates, strict=True):
-            match = matching.best_match(query, found, threshold)
+        for message, query in zip(request.queries, queries, strict=True):
+            match = matching.best_match(query, candidates[matching.search_text(query)], threshold)
             response.matches.append(
                 catalog_pb2.TitleMatch(
                     query=message,

@@ -43,6 +43,9 @@ _FILM_RANK = "bm25(film_fts, 0.0, 10.0, 3.0, 1.0)"
 # than the title-over-description weights.
 _SEARCH_RANK = f"{_FILM_RANK} * (1.0 + 0.05 * COALESCE(f.rating, 0))"
 _TYPO_CUTOFF = 0.75
+# Distinct words of one search or title that are looked up (the catalog service refuses
+# longer searches; a title's first words are enough to find its candidates).
+_MAX_TERMS = 32
 
 
 def _date(text: str | None) -> PartialDate | None:
@@ -190,9 +193,14 @@ class SqliteCatalogStore:
         return [term, *difflib.get_close_matches(term, known, n=3, cutoff=_TYPO_CUTOFF)]
 
     async def _fts_query(self, vocab: str, text: str, joiner: str) -> str:
-        """An FTS5 expression: each word (or its typo fixes) joined by ``joiner``."""
+        """An FTS5 expression: each word (or its typo fixes) joined by ``joiner``.
+
+        A word is looked up once however often it occurs (the last occurrence keeps its
+        place: it may still be being typed), and at most ``_MAX_TERMS`` are, since each
+        costs a scan of the vocabulary for typo fixes.
+        """
         groups = []
-        terms = words(text)
+        terms = list(dict.fromkeys(reversed(words(text))))[::-1][:_MAX_TERMS]
         for position, term in enumerate(terms):
             variants = [f'"{v}"' for v in await self._expand(vocab, term)]
             if position == len(terms) - 1:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.catalog.matching import TitleQuery, best_match, normalise, split_year
+from services.catalog.matching import TitleQuery, best_match, normalise, search_text, split_year
 from services.catalog.model import FilmSummary, FilmType
 
 MATRIX = FilmSummary("m", "The Matrix", 1999, 8.7, ("Sci-Fi",), FilmType.MOVIE)
@@ -43,3 +43,11 @@ def test_year_far_off_loses_confidence() -> None:
     exact = best_match(TitleQuery("The Matrix", 1999), [MATRIX], 0.0).confidence
     far = best_match(TitleQuery("The Matrix", 1970), [MATRIX], 0.0).confidence
     assert exact == 1.0 > far
+
+
+def test_candidates_of_a_long_title_are_searched_by_its_first_words() -> None:
+    long_title = "Dr. Strangelove or: How I Learned to Stop Worrying and Love the Bomb (1964)"
+    assert search_text(TitleQuery(long_title)) == (
+        "Dr. Strangelove or: How I Learned to Stop Worrying and"
+    )
+    assert search_text(TitleQuery("Heat (1995)")) == "Heat"
