@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -25,3 +26,12 @@ def cinema_env(data_dir: Path, **settings: str) -> dict[str, str]:
     env["CINEMA_DATA_DIR"] = str(data_dir)
     env.update({f"CINEMA_{name.upper()}": value for name, value in settings.items()})
     return env
+
+
+@dataclass(frozen=True)
+class RunningCinema:
+    """A `cinema up` process: where it listens and the environment it runs in."""
+
+    grpc_address: str  # host:port
+    http_base: str  # http://host:port
+    env: dict[str, str]  # its data directory and ports, for commands run beside it

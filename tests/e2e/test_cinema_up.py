@@ -2,45 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
-from tests.e2e.processes import CINEMA, GRPCURL, free_port
-
-
-@pytest.fixture(scope="module")
-def cinema_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """One `cinema up` process for the module; stopping it with SIGTERM must be clean."""
-    tmp_path = tmp_path_factory.mktemp("cinema-up")
-    grpc_port, http_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "CINEMA_DATA_DIR": str(tmp_path / "data"),
-        "CINEMA_GRPC_PORT": str(grpc_port),
-        "CINEMA_HTTP_PORT": str(http_port),
-    }
-    process = subprocess.Popen(
-        [CINEMA, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    assert process.stdout is not None
-    announced = [process.stdout.readline(), process.stdout.readline()]
-    try:
-        assert f"127.0.0.1:{grpc_port}" in announced[0], announced
-        assert f"127.0.0.1:{http_port}" in announced[1], announced
-        yield f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{http_port}"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0, "cinema up did not shut down cleanly"
+from tests.e2e.processes import GRPCURL, RunningCinema
 
 
-def test_grpcurl_lists_every_service(cinema_up: tuple[str, str]) -> None:
-    grpc_address, _ = cinema_up
+def test_grpcurl_lists_every_service(cinema_up: RunningCinema) -> None:
+    grpc_address = cinema_up.grpc_address
     listed = subprocess.run(
         [GRPCURL, "-plaintext", grpc_address, "list"],
         capture_output=True,
@@ -58,8 +29,8 @@ def test_grpcurl_lists_every_service(cinema_up: tuple[str, str]) -> None:
     }
 
 
-def test_grpcurl_calls_a_public_rpc_without_a_token(cinema_up: tuple[str, str]) -> None:
-    grpc_address, _ = cinema_up
+def test_grpcurl_calls_a_public_rpc_without_a_token(cinema_up: RunningCinema) -> None:
+    grpc_address = cinema_up.grpc_address
     reply = subprocess.run(
         [GRPCURL, "-plaintext", grpc_address, "cinema.auth.v1.AuthService/GetJwks"],
         capture_output=True,
@@ -70,15 +41,15 @@ def test_grpcurl_calls_a_public_rpc_without_a_token(cinema_up: tuple[str, str]) 
     assert re.search(r'"kty":\s*"OKP"', reply), reply
 
 
-def test_gateway_serves_the_jwks_and_the_docs(cinema_up: tuple[str, str]) -> None:
-    _, http_base = cinema_up
+def test_gateway_serves_the_jwks_and_the_docs(cinema_up: RunningCinema) -> None:
+    http_base = cinema_up.http_base
     jwks = httpx.get(f"{http_base}/.well-known/jwks.json", timeout=10)
     assert jwks.status_code == 200 and jwks.json()["keys"][0]["alg"] == "EdDSA"
     assert httpx.get(f"{http_base}/docs", timeout=10).status_code == 200
 
 
-def test_metrics_count_the_rpcs_served(cinema_up: tuple[str, str]) -> None:
-    _, http_base = cinema_up
+def test_metrics_count_the_rpcs_served(cinema_up: RunningCinema) -> None:
+    http_base = cinema_up.http_base
     httpx.get(f"{http_base}/.well-known/jwks.json", timeout=10)
     metrics = httpx.get(f"{http_base}/metrics/", timeout=10).text
     assert (
