@@ -26,12 +26,12 @@ def test_a_defaulted_target_counts_as_missing_even_though_it_has_a_value() -> No
 
 
 def test_the_recommender_needs_likes_and_a_service_token_unless_events_come_from_kafka() -> None:
-    targets = {"auth_target": "auth:1", "catalog_target": "catalog:1"}
-    assert missing_settings(Settings(**targets), "recommendations") == [
+    alone = Settings(auth_target="auth:1", catalog_target="catalog:1")
+    assert missing_settings(alone, "recommendations") == [
         "CINEMA_LIKES_TARGET",
         "CINEMA_SERVICE_TOKEN",
     ]
-    on_kafka = Settings(**targets, events_url="kafka://127.0.0.1:9092")
+    on_kafka = alone.model_copy(update={"events_url": "kafka://127.0.0.1:9092"})
     assert missing_settings(on_kafka, "recommendations") == []
 
 
