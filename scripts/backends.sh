@@ -5,6 +5,13 @@
 #   scripts/backends.sh down     stop every server and delete its data
 #   scripts/backends.sh status   one line per server: name, port, pid, health (exit 1 if any is down)
 #   scripts/backends.sh env      print the export lines (same as the tail of `up`)
+#   scripts/backends.sh start NAME   start one server (postgres, redis, elasticsearch, ferretdb,
+#                                    kafka), installing it first if not cached; ferretdb needs
+#                                    this state's postgres running
+#   scripts/backends.sh stop NAME    stop one server, keeping its data for the next `start NAME`
+#
+# A private instance for a fault drill, which may stop without touching the shared ones:
+#   CINEMA_BACKENDS_STATE=/tmp/drill CINEMA_REDIS_PORT=46379 scripts/backends.sh start redis
 #
 # Typical use:   eval "$(scripts/backends.sh up)"   (progress goes to stderr, exports to stdout)
 #
@@ -519,6 +526,46 @@ EOF
     return $bad
 }
 
+cmd_start() {
+    local name=$1
+    mkdir -p "$STATE/logs" "$CACHE"
+    touch "$STATE/.cinema-backends"
+    chmod 755 "$STATE" # postgres and Elasticsearch run as $RUN_USER, who must reach their dirs
+    ensure_packages
+    case $name in
+    postgres) start_postgres ;;
+    redis) start_redis ;;
+    elasticsearch) ensure_es && ensure_es_plugin && start_elasticsearch ;;
+    ferretdb)
+        pg_healthy || die "ferretdb keeps its data in this state's postgres (port $PG_PORT): start postgres first"
+        ensure_ferretdb && start_ferretdb
+        ;;
+    kafka)
+        # kafka_healthy looks for the start-up line in the log: let it see this start's only
+        [[ -f $STATE/kafka/kafka.log ]] && mv "$STATE/kafka/kafka.log" "$STATE/kafka/kafka.log.1"
+        ensure_kafka && start_kafka
+        ;;
+    esac
+}
+
+cmd_stop() {
+    local name=$1 bin
+    case $name in
+    postgres)
+        bin=$(pg_bindir || true)
+        if [[ -n $bin ]] && pid_alive "$STATE/postgres/data/postmaster.pid"; then
+            as_user "$bin/pg_ctl" -D "$STATE/postgres/data" -m fast -w stop >/dev/null 2>&1 ||
+                stop_pidfile postgres "$STATE/postgres/data/postmaster.pid"
+            log "postgres stopped"
+        fi
+        ;;
+    redis) stop_pidfile redis "$STATE/redis/redis.pid" ;;
+    elasticsearch) stop_pidfile elasticsearch "$STATE/elasticsearch/run/es.pid" ;;
+    ferretdb) stop_pidfile ferretdb "$STATE/ferretdb/ferretdb.pid" ;;
+    kafka) stop_pidfile kafka "$STATE/kafka/kafka.pid" ;;
+    esac
+}
+
 main() {
     local cmd=${1:-}
     case $cmd in
@@ -528,10 +575,18 @@ main() {
         flock -w 900 9 || die "another up/down holds $STATE.lock for too long"
         "cmd_$cmd"
         ;;
+    start | stop)
+        [[ ${2:-} =~ ^(postgres|redis|elasticsearch|ferretdb|kafka)$ ]] ||
+            die "usage: $0 $cmd postgres|redis|elasticsearch|ferretdb|kafka"
+        mkdir -p "$(dirname "$STATE")"
+        exec 9>"$STATE.lock" # shares the lock of up/down on this state
+        flock -w 900 9 || die "another command holds $STATE.lock for too long"
+        "cmd_$cmd" "$2"
+        ;;
     status) cmd_status ;;
     env) env_lines ;;
     *)
-        echo "usage: $0 up|down|status|env" >&2
+        echo "usage: $0 up|down|status|env|start NAME|stop NAME" >&2
         exit 2
         ;;
     esac

@@ -28,6 +28,8 @@ import structlog
 from grpc_status import rpc_status
 
 from services.kit import metrics
+from services.kit.backend_errors import MESSAGE as BACKEND_UNAVAILABLE
+from services.kit.backend_errors import is_backend_unavailable
 from services.kit.context import (
     Caller,
     Deadline,
@@ -247,10 +249,13 @@ class ErrorInterceptor(RpcInterceptor):
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
         except (grpc.aio.AbortError, GeneratorExit):
             raise
-        except Exception:
+        except Exception as error:
             if _expired(context):
                 # A store query or downstream call cut short by the caller's deadline.
                 await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
+            if is_backend_unavailable(error):
+                log.warning("rpc_backend_unavailable", error=repr(error))
+                await context.abort(grpc.StatusCode.UNAVAILABLE, BACKEND_UNAVAILABLE)
             log.exception("rpc_failed")
             status = internal_status(current_request_id.get())
             await context.abort_with_status(rpc_status.to_status(status))

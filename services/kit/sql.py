@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.kit.config import dsn_scheme
 
+CONNECT_TIMEOUT_SECONDS = 5.0
+
 
 def engine_url(dsn: str, setting: str) -> str:
     """The async driver URL of a configured DSN: ``sqlite:///x`` -> aiosqlite, and
@@ -33,6 +35,10 @@ def create_engine(dsn: str, setting: str) -> AsyncEngine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         # Concurrent writers wait for the file lock instead of failing at once.
         connect_args["timeout"] = 30
+    else:
+        # asyncpg waits 60 s for a connection by default: an unreachable PostgreSQL must
+        # be answered UNAVAILABLE within seconds, not after the caller's deadline.
+        connect_args["timeout"] = CONNECT_TIMEOUT_SECONDS
     return create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
 
 

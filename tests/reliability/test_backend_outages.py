@@ -1,0 +1,138 @@
+"""Fault drills: each production backend stopped and started under a workload of real RPCs.
+
+Each drill drives the service that uses the backend over gRPC while a private instance of
+the backend (never the suite's shared one) is stopped and started again. While it is down
+the service answers UNAVAILABLE within seconds, with no internals in the message, or keeps
+serving where the design does not need the backend (the Redis cache, Kafka behind the
+outbox); once it is back, calls succeed again without restarting the service; and every
+write the service acknowledged is there afterwards. The figures are printed (``-s``) and
+recorded as JUnit properties.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import structlog
+
+from cinema.auth.v1 import auth_pb2, auth_pb2_grpc
+from cinema.recommendations.v1 import recommendations_pb2, recommendations_pb2_grpc
+from etl.pipeline import run_import
+from services.kit import clients
+from services.kit.requirements import SERVICES
+from services.stack import Stack
+from tests.etl import legacy_catalog
+from tests.fixtures.private_backends import PrivateBackends
+from tests.fixtures.stack import bearer, embedded_settings, mint_token
+from tests.reliability.outage import DEADLINE, outage_drill
+
+# Elasticsearch starts in 10-40 s, twice in its drill.
+pytestmark = pytest.mark.timeout(300)
+
+RecordProperty = Callable[[str, object], None]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def json_logs() -> Iterator[None]:
+    """Log lines as `cinema serve` writes them (JSON, plain tracebacks).
+
+    Unconfigured, structlog draws each traceback with rich, locals included: seconds of
+    blocked event loop per failed call, which the drill would time instead of the service.
+    """
+    saved = structlog.get_config()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ]
+    )
+    yield
+    structlog.configure(**saved)
+
+
+@pytest.fixture(scope="module")
+async def backends() -> AsyncIterator[PrivateBackends]:
+    """One private instance per backend kind for this module's drills, started on first use."""
+    private = PrivateBackends()
+    yield private
+    await private.close()
+
+
+async def running_stack(tmp_path: Path, services: tuple[str, ...], **settings: object) -> Stack:
+    """The given services on one port, the catalog holding the legacy test films."""
+    config = embedded_settings(tmp_path / "data", **settings)
+    config.data_dir.mkdir(parents=True)
+    await run_import(config, legacy_catalog.build_legacy_file(tmp_path / "legacy.db"))
+    stack = Stack(config, services, gateway=False)
+    await stack.start()
+    return stack
+
+
+@pytest.fixture
+async def postgres_stack(tmp_path: Path, backends: PrivateBackends) -> AsyncIterator[Stack]:
+    """Auth and recommendations on the private PostgreSQL."""
+    await backends.ensure("postgres")
+    name = f"d_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(backends.postgres_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = backends.postgres_dsn.rsplit("/", 1)[0] + f"/{name}"
+    stack = await running_stack(
+        tmp_path, SERVICES, auth_dsn=dsn, recommendations_dsn=dsn, likes_poll_seconds=0.05
+    )
+    yield stack
+    await stack.stop()
+
+
+async def test_postgres_outage_is_unavailable_then_recovers_without_losing_writes(
+    postgres_stack: Stack, backends: PrivateBackends, record_property: RecordProperty
+) -> None:
+    password = "long enough pw"
+    async with clients.channel(postgres_stack.grpc_address) as channel:
+        auth = auth_pb2_grpc.AuthServiceStub(channel)
+        recommendations = recommendations_pb2_grpc.RecommendationServiceStub(channel)
+
+        async def write(n: int) -> None:
+            # Even: an account (auth's store); odd: a stored list (recommendations' store).
+            if n % 2 == 0:
+                request = auth_pb2.RegisterRequest(login=f"drill-{n}", password=password)
+                await auth.Register(request, timeout=DEADLINE)
+            else:
+                metadata = bearer(mint_token(postgres_stack, user_id=f"drill-{n}"))
+                await recommendations.RefreshMyRecommendations(
+                    recommendations_pb2.RefreshMyRecommendationsRequest(),
+                    metadata=metadata,
+                    timeout=DEADLINE,
+                )
+
+        report = await outage_drill(
+            "postgres",
+            write,
+            stop=lambda: backends.stop("postgres"),
+            start=lambda: backends.start("postgres"),
+        )
+
+    dsn = postgres_stack.settings.auth_dsn
+    connection = await asyncpg.connect(dsn)
+    try:
+        logins = {r["login"] for r in await connection.fetch("SELECT login FROM users")}
+        listed = {
+            r["user_id"] for r in await connection.fetch("SELECT user_id FROM recommendation_lists")
+        }
+    finally:
+        await connection.close()
+    present = {int(x.split("-")[1]) for x in logins | listed if x.startswith("drill-")}
+    lost = report.acknowledged - present
+    report.publish(record_property, present=len(report.acknowledged & present), lost=len(lost))
+    assert not lost, f"acknowledged writes missing after the outage: {sorted(lost)[:10]}"
+    report.assert_answered_unavailable_fast()
+    report.assert_recovered()
