@@ -14,10 +14,20 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import redis.asyncio as redis
+import structlog
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 from services.kit.config import dsn_scheme
 
+log = structlog.get_logger(__name__)
+
 KEY_PREFIX = "cinema:catalog:film:"
+TIMEOUT_SECONDS = 1.0  # per Redis command and connect: a cache must answer fast or not at all
+#: Redis down, restarting or cut off (not a wrong command, which stays a bug).
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 
 class FilmCache(Protocol):
@@ -68,14 +78,29 @@ class MemoryFilmCache:
 
 
 class RedisFilmCache:
+    """Shared by every replica. Reads never fail because of it: while Redis is unreachable
+    they go to the store (a miss) and nothing is cached; invalidation still raises, so the
+    ETL retries it rather than leave a stale film behind."""
+
     def __init__(self, url: str, ttl_seconds: float) -> None:
-        self._redis = redis.Redis.from_url(url)
+        # redis-py retries a lost connection 10 times with backoff (seconds per call): a
+        # cache that is down must cost a read one quick attempt, not that.
+        self._redis = redis.Redis.from_url(
+            url,
+            socket_timeout=TIMEOUT_SECONDS,
+            socket_connect_timeout=TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), retries=1),
+        )
         self._ttl = max(1, int(ttl_seconds))
 
     async def get_many(self, film_ids: Sequence[str]) -> dict[str, bytes]:
         if not film_ids:
             return {}
-        values = await self._redis.mget([KEY_PREFIX + i for i in film_ids])
+        try:
+            values = await self._redis.mget([KEY_PREFIX + i for i in film_ids])
+        except UNREACHABLE as error:
+            log.warning("film_cache_unavailable", error=repr(error))
+            return {}
         found: dict[str, bytes] = {}
         for film_id, value in zip(film_ids, values, strict=True):
             if isinstance(value, bytes):
@@ -85,10 +110,13 @@ class RedisFilmCache:
     async def put_many(self, films: dict[str, bytes]) -> None:
         if not films:
             return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for film_id, data in films.items():
-                pipe.set(KEY_PREFIX + film_id, data, ex=self._ttl)
-            await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for film_id, data in films.items():
+                    pipe.set(KEY_PREFIX + film_id, data, ex=self._ttl)
+                await pipe.execute()
+        except UNREACHABLE as error:
+            log.warning("film_cache_unavailable", error=repr(error))
 
     async def invalidate(self, film_ids: Iterable[str]) -> None:
         keys = [KEY_PREFIX + i for i in film_ids]

@@ -52,6 +52,7 @@ Doc = dict[str, Any]
 STATE_FIELDS = ("rating", "rated_us", "excluded_us")
 EMPTY_STATE: Doc = dict.fromkeys(STATE_FIELDS)
 RELAY_LEASE = "outbox-relay"
+SERVER_TIMEOUT_MS = 3000  # server selection and connect
 RELAY_BATCH = 200  # changes per relay round; the lease is renewed between rounds
 Decide = Callable[[Doc], Doc | None]  # state -> state after the change, None for a no-op
 
@@ -96,7 +97,11 @@ class MongoLikesStore:
 
     @classmethod
     async def open(cls, dsn: str, lease_seconds: float) -> MongoLikesStore:
-        client: AsyncMongoClient[Doc] = AsyncMongoClient(dsn)
+        # PyMongo waits 30 s for a server by default: an unreachable one must be answered
+        # UNAVAILABLE within seconds, not after the caller's deadline.
+        client: AsyncMongoClient[Doc] = AsyncMongoClient(
+            dsn, serverSelectionTimeoutMS=SERVER_TIMEOUT_MS, connectTimeoutMS=SERVER_TIMEOUT_MS
+        )
         database = client.get_default_database(default="cinema_likes").name
         store = cls(client, database, lease_seconds)
         changes = store._changes

@@ -168,7 +168,9 @@ class DrillReport:
 
     def assert_answered_unavailable_fast(self) -> None:
         """While down: only UNAVAILABLE, quickly, with no internals in the message."""
-        assert self.failed_while_down > 0, f"no call failed while {self.backend} was down"
+        assert self.failed_while_down > 0, (
+            f"no call failed while {self.backend} was down: {self.statuses}"
+        )
         wrong = [o for o in self.failures if o.code is not grpc.StatusCode.UNAVAILABLE]
         assert not wrong, f"{self.backend} down: {self.statuses}; e.g. {wrong[0]}"
         slow = [o for o in self.failures if o.seconds > FAST_FAILURE_SECONDS]

@@ -11,29 +11,40 @@ recorded as JUnit properties.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
 import structlog
 
 from cinema.auth.v1 import auth_pb2, auth_pb2_grpc
+from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
 from cinema.recommendations.v1 import recommendations_pb2, recommendations_pb2_grpc
 from etl.pipeline import run_import
+from services.catalog.cache import KEY_PREFIX
 from services.kit import clients
 from services.kit.requirements import SERVICES
 from services.stack import Stack
 from tests.etl import legacy_catalog
 from tests.fixtures.private_backends import PrivateBackends
 from tests.fixtures.stack import bearer, embedded_settings, mint_token
-from tests.reliability.outage import DEADLINE, outage_drill
+from tests.reliability.outage import (
+    DEADLINE,
+    FAST_FAILURE_SECONDS,
+    RECOVERY_SECONDS,
+    outage_drill,
+)
 
 # Elasticsearch starts in 10-40 s, twice in its drill.
 pytestmark = pytest.mark.timeout(300)
 
 RecordProperty = Callable[[str, object], None]
+Metadata = tuple[tuple[str, str]]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -136,3 +147,116 @@ async def test_postgres_outage_is_unavailable_then_recovers_without_losing_write
     assert not lost, f"acknowledged writes missing after the outage: {sorted(lost)[:10]}"
     report.assert_answered_unavailable_fast()
     report.assert_recovered()
+
+
+@pytest.fixture
+async def ferretdb_stack(tmp_path: Path, backends: PrivateBackends) -> AsyncIterator[Stack]:
+    """The embedded stack with the likes store on the private FerretDB."""
+    await backends.ensure("ferretdb")
+    dsn = f"{backends.mongodb_url}d_{uuid.uuid4().hex[:12]}"
+    stack = await running_stack(tmp_path, SERVICES, likes_dsn=dsn, likes_poll_seconds=0.05)
+    yield stack
+    await stack.stop()
+
+
+async def logged_users(likes: likes_pb2_grpc.LikesServiceStub, metadata: Metadata) -> set[str]:
+    """Whose events the likes log holds, read as a consumer reads it."""
+    request = likes_pb2.StreamEventsRequest(replay_only=True)
+    stream = likes.StreamEvents(request, metadata=metadata, timeout=DEADLINE)
+    return {answer.event.user_id async for answer in stream}
+
+
+async def test_ferretdb_outage_is_unavailable_then_recovers_without_losing_likes(
+    ferretdb_stack: Stack, backends: PrivateBackends, record_property: RecordProperty
+) -> None:
+    async with clients.channel(ferretdb_stack.grpc_address) as channel:
+        likes = likes_pb2_grpc.LikesServiceStub(channel)
+
+        def user(n: int) -> Metadata:
+            return bearer(mint_token(ferretdb_stack, user_id=f"drill-{n}"))
+
+        async def write(n: int) -> None:
+            request = likes_pb2.RateFilmRequest(
+                film_id=legacy_catalog.MATRIX, rating=likes_pb2.RATING_LIKE
+            )
+            await likes.RateFilm(request, metadata=user(n), timeout=DEADLINE)
+
+        report = await outage_drill(
+            "ferretdb",
+            write,
+            stop=lambda: backends.stop("ferretdb"),
+            start=lambda: backends.start("ferretdb"),
+        )
+
+        rated = set()
+        for n in report.acknowledged:
+            answer = await likes.ListMyRatings(likes_pb2.ListMyRatingsRequest(), metadata=user(n))
+            if [r.film_id for r in answer.ratings] == [legacy_catalog.MATRIX]:
+                rated.add(n)
+        # The outbox relay survived the outage too: every change reaches the log.
+        service = bearer(mint_token(ferretdb_stack, user_id="drill-ops", roles=("service",)))
+        expected = {f"drill-{n}" for n in report.acknowledged}
+        async with asyncio.timeout(RECOVERY_SECONDS):
+            while True:
+                found = await logged_users(likes, service)
+                if expected <= found:
+                    break
+                await asyncio.sleep(0.2)
+    logged = {n for n in report.acknowledged if f"drill-{n}" in found}
+    lost = report.acknowledged - (rated & logged)
+    report.publish(record_property, present=len(rated), logged=len(logged), lost=len(lost))
+    assert not lost, f"acknowledged likes missing after the outage: {sorted(lost)[:10]}"
+    report.assert_answered_unavailable_fast()
+    report.assert_recovered()
+
+
+FILMS = [
+    legacy_catalog.MATRIX,
+    legacy_catalog.MATRIX_RELOADED,
+    legacy_catalog.HEAT,
+    legacy_catalog.AMELIE,
+]
+
+
+@pytest.fixture
+async def redis_stack(tmp_path: Path, backends: PrivateBackends) -> AsyncIterator[Stack]:
+    """The catalog (SQLite) with its read-through cache on the private Redis."""
+    await backends.ensure("redis")
+    stack = await running_stack(tmp_path, ("catalog",), cache_url=backends.redis_url)
+    yield stack
+    await stack.stop()
+
+
+async def test_redis_outage_reads_through_to_the_store_and_caches_again_once_back(
+    redis_stack: Stack, backends: PrivateBackends, record_property: RecordProperty
+) -> None:
+    async with clients.channel(redis_stack.grpc_address) as channel:
+        catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+
+        async def read(n: int) -> None:
+            film_id = FILMS[n % len(FILMS)]
+            request = catalog_pb2.GetFilmRequest(film_id=film_id)
+            answer = await catalog.GetFilm(request, timeout=DEADLINE)
+            assert answer.film.id == film_id
+
+        report = await outage_drill(
+            "redis",
+            read,
+            stop=lambda: backends.stop("redis"),
+            start=lambda: backends.start("redis"),
+            fails_while_down=False,
+        )
+        # Redis came back empty (no persistence): what it holds now was cached after.
+        cache = aioredis.from_url(backends.redis_url)
+        try:
+            async with asyncio.timeout(RECOVERY_SECONDS):
+                while not await cache.exists(*(KEY_PREFIX + film_id for film_id in FILMS)):
+                    await read(0)
+                    await asyncio.sleep(0.1)
+            cached = await cache.exists(*(KEY_PREFIX + film_id for film_id in FILMS))
+        finally:
+            await cache.aclose()
+    slowest = max(o.seconds for o in report.outcomes)
+    report.publish(record_property, cached_again=cached, slowest_read_s=round(slowest, 2))
+    assert not report.failures, f"reads failed while the cache was down: {report.statuses}"
+    assert slowest < FAST_FAILURE_SECONDS, f"a read took {slowest:.1f} s with the cache down"
