@@ -42,6 +42,7 @@ from services.kit.errors import (
     InvalidArgument,
     PermissionDenied,
     Unauthenticated,
+    Unavailable,
     internal_status,
 )
 from services.kit.tokens import TokenVerifier
@@ -314,9 +315,10 @@ class AuthInterceptor(RpcInterceptor):
         header = metadata_value(context, "authorization")
         if access is Access.PUBLIC:
             # Anyone may call; a valid token still tells who (e.g. to leave out films the
-            # caller rated), and a stale one must not lock a person out of Login.
+            # caller rated), and a stale one, or one that cannot be checked while the auth
+            # service is down, must not lock a person out of Login or the catalog.
             if header is not None:
-                with contextlib.suppress(Unauthenticated):
+                with contextlib.suppress(Unauthenticated, Unavailable):
                     self._identify(await self._verify_header(header))
             yield
             return

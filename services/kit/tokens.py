@@ -2,12 +2,19 @@
 
 Every service verifies tokens locally: keys are fetched from the auth service, cached by
 ``kid``, and fetched again when a token names a key the cache does not know (that is how
-a key rotation reaches every service without a restart).
+a key rotation reaches every service without a restart) or when the cache is older than
+its refresh interval (that is how a retired key stops verifying).
+
+The auth service being down must not take every other service down with it: keys
+already known keep verifying (a retired key signed only tokens that have expired), and
+fetches are shared and rate-limited, so neither an outage nor a flood of made-up key
+ids becomes a flood of fetches or of callers waiting for one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -15,6 +22,7 @@ from typing import Any
 import jwt
 import structlog
 
+from services.kit import metrics
 from services.kit.context import Caller
 from services.kit.errors import Unauthenticated, Unavailable
 
@@ -27,52 +35,107 @@ log = structlog.get_logger(__name__)
 
 
 class JwksCache:
-    """Public keys by ``kid``, fetched on demand and refreshed on an unknown ``kid``."""
+    """Public keys by ``kid``: fetched on demand, refreshed when stale or on an unknown ``kid``.
+
+    At most one fetch runs at a time. An unknown ``kid`` triggers one at most once per
+    ``min_refetch_seconds`` (a flood of made-up ids is refused from the cache), and so
+    does a failed fetch (an outage is not hammered). A caller waits for a running fetch
+    at most ``wait_seconds`` after it started; past that, a known key is served stale.
+    Only an empty cache waits for the fetch to end: it has nothing else to go on.
+    """
 
     def __init__(
         self,
         fetch: JwksFetcher,
         max_age_seconds: float = 300.0,
         min_refetch_seconds: float = 1.0,
+        wait_seconds: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
         self._max_age = max_age_seconds
         self._min_refetch = min_refetch_seconds
+        self._wait = wait_seconds
         self._clock = clock
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at: float | None = None
-        self._lock = asyncio.Lock()
+        self._keys: dict[str, jwt.PyJWK] | None = None  # None: never fetched
+        self._fetched_at: float | None = None  # the last fetch that succeeded
+        self._attempted_at = 0.0  # the end of the last fetch, either way
+        self._failed = False  # the last fetch failed: an unknown kid cannot be judged
+        self._refetched_at: float | None = None  # the last fetch for an unknown kid
+        self._fetching: asyncio.Task[None] | None = None
+        self._fetching_since = 0.0
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
-        """The key with this id, or None when the auth service does not publish it."""
-        if self._stale() or kid not in self._keys:
-            await self._refresh(seen=self._fetched_at)
-        return self._keys.get(kid)
+        """The key with this id, or None when the auth service does not publish it.
+
+        Raises :class:`Unavailable` when the auth service cannot be asked and the cache
+        does not know the key.
+        """
+        unknown = self._keys is not None and kid not in self._keys
+        if self._stale() or unknown:
+            await self._refresh(for_unknown_kid=unknown and not self._stale())
+        keys = self._keys or {}
+        if kid in keys:
+            if self._stale():
+                metrics.JWKS_STALE_VERIFICATIONS.inc()
+            return keys[kid]
+        if self._keys is None or self._failed or self._fetching is not None:
+            raise Unavailable("cannot verify the access token now; try again")
+        return None
 
     def _stale(self) -> bool:
         return self._fetched_at is None or self._clock() - self._fetched_at > self._max_age
 
-    async def _refresh(self, seen: float | None) -> None:
-        async with self._lock:
-            if self._fetched_at != seen:
-                return  # fetched while this caller waited for the lock: that answer stands
-            # At most one fetch per `min_refetch_seconds`, so a burst of tokens with bogus
-            # key ids cannot become a burst of fetches; a caller within that floor waits
-            # for it rather than failing, so a key that just rotated in is still learned.
-            if self._fetched_at is not None:
-                wait = self._min_refetch - (self._clock() - self._fetched_at)
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            jwks = await self._fetch()
-            keys: dict[str, jwt.PyJWK] = {}
-            for entry in jwks.get("keys", []):
-                try:
-                    keys[entry["kid"]] = jwt.PyJWK(dict(entry))
-                except (KeyError, jwt.PyJWKError) as error:
-                    log.warning("jwks_key_skipped", kid=entry.get("kid"), error=str(error))
-            self._keys = keys
-            self._fetched_at = self._clock()
+    async def _refresh(self, for_unknown_kid: bool) -> None:
+        """Starts a fetch if one may start, then waits for the running one, boundedly."""
+        now = self._clock()
+        if self._fetching is None and self._may_fetch(now, for_unknown_kid):
+            # A context of its own: the fetch is shared, not bound by whichever RPC's
+            # deadline happened to start it.
+            self._fetching = asyncio.create_task(self._fetch_keys(), context=contextvars.Context())
+            self._fetching_since = now
+            if for_unknown_kid:
+                self._refetched_at = now
+        if self._fetching is None:
+            return
+        if self._keys is None:
+            await asyncio.shield(self._fetching)
+            return
+        wait = self._fetching_since + self._wait - now
+        if wait > 0:
+            await asyncio.wait([self._fetching], timeout=wait)
+
+    def _may_fetch(self, now: float, for_unknown_kid: bool) -> bool:
+        if self._failed and now - self._attempted_at < self._min_refetch:
+            return False
+        recently = self._refetched_at is not None and now - self._refetched_at < self._min_refetch
+        return not (for_unknown_kid and recently)
+
+    async def _fetch_keys(self) -> None:
+        try:
+            keys = _parsed(await self._fetch())
+        except Exception as error:
+            self._failed = True
+            metrics.JWKS_FETCHES.labels("failed").inc()
+            age = None if self._fetched_at is None else round(self._clock() - self._fetched_at)
+            log.warning("jwks_refresh_failed", error=repr(error), keys_age_seconds=age)
+        else:
+            self._keys, self._fetched_at, self._failed = keys, self._clock(), False
+            metrics.JWKS_FETCHES.labels("ok").inc()
+            metrics.JWKS_FETCHED.set_to_current_time()
+        finally:
+            self._attempted_at = self._clock()
+            self._fetching = None
+
+
+def _parsed(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
+    keys: dict[str, jwt.PyJWK] = {}
+    for entry in jwks.get("keys", []):
+        try:
+            keys[entry["kid"]] = jwt.PyJWK(dict(entry))
+        except (KeyError, jwt.PyJWKError) as error:
+            log.warning("jwks_key_skipped", kid=entry.get("kid"), error=str(error))
+    return keys
 
 
 class TokenVerifier:
@@ -94,11 +157,7 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str):
             raise Unauthenticated("access token has no key id")
-        try:
-            key = await self._keys.key(kid)
-        except Exception as error:
-            log.warning("jwks_fetch_failed", error=repr(error))
-            raise Unavailable("cannot verify the access token now; try again") from error
+        key = await self._keys.key(kid)
         if key is None:
             raise Unauthenticated("access token signed by an unknown key")
         try:
