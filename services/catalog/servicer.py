@@ -10,18 +10,21 @@ import grpc
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from services.catalog import convert, matching, paging
 from services.catalog.cache import FilmCache
+from services.catalog.messages import (
+    MAX_MATCH_CHARACTERS,
+    MAX_TITLE_CHARACTERS,
+    MAX_TITLE_QUERIES,
+    normalised_length,
+    too_long,
+)
 from services.catalog.model import FilmFilter
 from services.catalog.store import CatalogStore
-from services.catalog.text import fold, words
+from services.catalog.text import words
 from services.kit.errors import InvalidArgument, NotFound
 from services.kit.validation import page_size, required_uuid, required_uuids
 
 MAX_BATCH_IDS = 500
-MAX_TITLE_QUERIES = 100
-#: Limits hold on the text as given and once normalised (compatibility decomposition,
-#: which search and matching work on): one character can become 18 (U+FDFA).
-MAX_TITLE_CHARACTERS = 300
-MAX_MATCH_CHARACTERS = 10_000  # all the titles of one MatchTitles, normalised
+#: Like the title limits (services.catalog.messages), held as given and once normalised.
 MAX_QUERY_CHARACTERS = 200
 MAX_QUERY_WORDS = 32
 #: Films scored per title, so at most 2,000 per MatchTitles.
@@ -30,20 +33,11 @@ MATCH_CANDIDATES = 20
 MAX_LISTED_VIOLATIONS = 10
 
 
-def _too_long(text: str, limit: int) -> str | None:
-    """Why ``text`` is too long, or None; measured as given first, so normalising is cheap."""
-    if len(text) > limit:
-        return f"must be at most {limit} characters"
-    if len(fold(text)) > limit:
-        return f"must be at most {limit} characters once normalised (ligatures expand)"
-    return None
-
-
 def _query(value: str, field: str = "query") -> str:
     text = value.strip()
     if not text:
         raise InvalidArgument({field: "must not be empty"})
-    problem = _too_long(text, MAX_QUERY_CHARACTERS)
+    problem = too_long(text, MAX_QUERY_CHARACTERS)
     if problem is None and len(words(text)) > MAX_QUERY_WORDS:
         problem = f"must have at most {MAX_QUERY_WORDS} words"
     if problem:
@@ -57,11 +51,11 @@ def _title_violations(titles: Sequence[str]) -> list[tuple[str, str]]:
     normalised = 0
     for i, title in enumerate(titles):
         blank = not title.strip()
-        problem = "must not be empty" if blank else _too_long(title, MAX_TITLE_CHARACTERS)
+        problem = "must not be empty" if blank else too_long(title, MAX_TITLE_CHARACTERS)
         if problem:
             violations.append((f"queries[{i}].title", problem))
         else:
-            normalised += len(fold(title))
+            normalised += normalised_length(title)
     if len(violations) > MAX_LISTED_VIOLATIONS:
         more = len(violations) - MAX_LISTED_VIOLATIONS
         violations = violations[:MAX_LISTED_VIOLATIONS]

@@ -3,18 +3,24 @@ summaries for the responses, and title grounding for GigaChat's answers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from services.catalog.messages import film_summary
+from services.catalog.messages import (
+    MAX_MATCH_CHARACTERS,
+    MAX_TITLE_CHARACTERS,
+    MAX_TITLE_QUERIES,
+    film_summary,
+    normalised_length,
+    too_long,
+)
 from services.kit import clients
 from services.recommendations.engines import FilmInfo
 
 TIMEOUT_SECONDS = 10.0
 LIST_PAGE = 100  # ListFilms' largest page
 BATCH = 500  # BatchGetFilms' largest batch
-MATCH_BATCH = 100  # MatchTitles' largest batch
 
 
 @dataclass(frozen=True)
@@ -40,10 +46,32 @@ def film_info(film: catalog_pb2.Film) -> FilmInfo:
 
 
 def _title_query(title: str, year: int | None) -> catalog_pb2.TitleQuery:
-    query = catalog_pb2.TitleQuery(title=title.strip()[:300])
+    query = catalog_pb2.TitleQuery(title=title)
     if year is not None:
         query.year = year
     return query
+
+
+def _askable(title: str) -> bool:
+    """Whether the catalog takes ``title``: one blank or too long (as written or once
+    normalised) would make it refuse the whole batch, and names no film anyway."""
+    return bool(title) and too_long(title, MAX_TITLE_CHARACTERS) is None
+
+
+def _batches(sizes: list[tuple[int, int]]) -> Iterator[list[int]]:
+    """``(index, normalised length)`` of titles in runs one MatchTitles takes: at most
+    ``MAX_TITLE_QUERIES`` titles and ``MAX_MATCH_CHARACTERS`` normalised characters."""
+    batch: list[int] = []
+    characters = 0
+    for index, size in sizes:
+        full = len(batch) == MAX_TITLE_QUERIES or characters + size > MAX_MATCH_CHARACTERS
+        if batch and full:
+            yield batch
+            batch, characters = [], 0
+        batch.append(index)
+        characters += size
+    if batch:
+        yield batch
 
 
 class CatalogClient:
@@ -86,12 +114,12 @@ class CatalogClient:
     async def ground(self, queries: list[tuple[str, int | None]]) -> list[str | None]:
         """One film id (or None: no confident match) per ``(title, year)``: MatchTitles."""
         found: list[str | None] = [None] * len(queries)
-        # A blank title would make the catalog refuse the whole batch: it matches nothing.
-        asked = [i for i, (title, _) in enumerate(queries) if title.strip()]
-        for start in range(0, len(asked), MATCH_BATCH):
-            chunk = asked[start : start + MATCH_BATCH]
+        titles = [title.strip() for title, _ in queries]
+        # A title the catalog would refuse matches nothing, and is not asked.
+        asked = [(i, normalised_length(title)) for i, title in enumerate(titles) if _askable(title)]
+        for chunk in _batches(asked):
             request = catalog_pb2.MatchTitlesRequest(
-                queries=[_title_query(*queries[i]) for i in chunk]
+                queries=[_title_query(titles[i], queries[i][1]) for i in chunk]
             )
             response = await self._stub().MatchTitles(request, timeout=TIMEOUT_SECONDS)
             for i, match in zip(chunk, response.matches, strict=True):

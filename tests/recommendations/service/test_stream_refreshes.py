@@ -171,3 +171,19 @@ async def many_fans(connect: Connect, stack: Stack, count: int) -> list[Client]:
         await user.rate(IDS[titles[n % len(titles)]])
     await users[-1].list_until(lambda r: not r.fallback)
     return users
+
+
+async def test_a_title_that_swells_when_normalised_does_not_spoil_the_real_ones(
+    start_stack: StartStack, connect: Connect, fake_gigachat: FakeGigaChat
+) -> None:
+    # 300 characters as written, 5,400 once normalised: the catalog refuses such a title.
+    swelling = "\ufdfa" * 300
+    real = [title for title, _ in fake_gigachat.catalog if title not in ("Inception", "Heat")]
+    fake_gigachat.catalog = [(real[0], None), (swelling, None), *((t, None) for t in real[1:4])]
+    stack = await start_stack(**gigachat_settings(fake_gigachat, llm_mode="generate"))
+    fan = await liking(connect, stack, "Inception", "Heat")
+    [answer] = await refresh_all(fan, [fan.user_id])
+    assert answer.llm_used, answer.detail
+    stored = await fan.my_list(page_size=100)
+    picked = {item.film.id for item in stored.items if pb.SOURCE_LLM in item.sources}
+    assert picked == {IDS[title] for title in real[:4]}
