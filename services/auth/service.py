@@ -14,9 +14,10 @@ from services.auth.servicer import AuthServicer, Edge
 from services.auth.signing import SYNC_EVERY, SigningKeys
 from services.auth.store import AuthStore
 from services.auth.store_sql import open_store
-from services.auth.throttle import LoginThrottle, SlidingWindow
+from services.auth.throttle import LoginThrottle
 from services.kit.config import Settings
 from services.kit.interceptors import AccessPolicy
+from services.kit.limits import SlidingWindow
 from services.kit.server import ServiceSpec
 from services.kit.tokens import JwksCache, TokenVerifier
 from services.runtime import Runtime

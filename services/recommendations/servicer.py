@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -14,6 +13,7 @@ from cinema.recommendations.v1 import recommendations_pb2 as pb
 from cinema.recommendations.v1 import recommendations_pb2_grpc
 from services.kit.context import caller, current_caller
 from services.kit.errors import NotFound, ResourceExhausted, Unavailable
+from services.kit.limits import SlidingWindow
 from services.kit.validation import page_size, required_uuid
 from services.recommendations import convert
 from services.recommendations.catalog import CatalogClient
@@ -28,20 +28,25 @@ MAX_STREAM_PENDING = 1000  # StreamRefreshes: unanswered requests before reading
 
 
 class RefreshLimiter:
-    """At most ``per_minute`` manual refreshes per user in any sliding minute."""
+    """At most ``per_minute`` manual refreshes per user in any sliding minute.
 
-    def __init__(self, per_minute: int) -> None:
-        self._per_minute = per_minute
-        self._calls: dict[str, deque[float]] = {}
+    A user is held only while they have refreshes in the minute, so memory follows the
+    users of the last minute, not every user who ever refreshed.
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._window = SlidingWindow(per_minute, 60.0, clock)
+
+    def __len__(self) -> int:
+        """How many users are held."""
+        return len(self._window)
 
     def check(self, user_id: str) -> None:
-        now = time.monotonic()
-        calls = self._calls.setdefault(user_id, deque())
-        while calls and calls[0] <= now - 60:
-            calls.popleft()
-        if len(calls) >= self._per_minute:
-            raise ResourceExhausted("too many refreshes: try again later", calls[0] + 60 - now)
-        calls.append(now)
+        """Counts a refresh for ``user_id``, or raises ResourceExhausted (not counted)."""
+        wait = self._window.retry_after(user_id)
+        if wait is not None:
+            raise ResourceExhausted("too many refreshes: try again later", wait)
+        self._window.record(user_id)
 
 
 class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServicer):

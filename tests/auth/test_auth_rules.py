@@ -9,8 +9,9 @@ import pytest
 
 from services.auth import refresh, rules
 from services.auth.keys import KeyPolicy, new_signing_key, plan_rotation
-from services.auth.throttle import LoginThrottle, SlidingWindow
+from services.auth.throttle import LoginThrottle
 from services.kit.errors import InvalidArgument, ResourceExhausted
+from services.kit.limits import SlidingWindow
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
