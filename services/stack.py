@@ -25,10 +25,10 @@ from services.catalog import service as catalog_service
 from services.kit.config import Settings
 from services.kit.requirements import SERVICES
 from services.kit.server import GrpcJwksSource, GrpcServer, ServiceSpec
+from services.kit.service_token import ServiceToken
 from services.kit.tokens import JwksCache, TokenVerifier
 from services.likes import service as likes_service
 from services.recommendations import service as recommendations_service
-from services.recommendations.credentials import ServiceToken
 from services.runtime import Runtime, utc_now
 
 log = structlog.get_logger(__name__)
@@ -171,7 +171,7 @@ class Stack:
         client addresses it forwards: ``CINEMA_SERVICE_TOKEN``, or embedded, one signed here.
         """
         keys = self.runtime.keys if "auth" in self.runtime.hosted else None
-        credential = ServiceToken(self.settings, keys, self.runtime.clock)
+        credential = ServiceToken(self.settings, keys, self.runtime.clock, "svc-gateway")
         if keys is None and not self.settings.service_token:
             log.warning(
                 "gateway_without_service_token",

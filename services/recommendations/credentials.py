@@ -1,42 +1,20 @@
-"""The ``service``-role token the recommender presents to likes.StreamEvents.
-
-``CINEMA_SERVICE_TOKEN`` when set (a deployed service, issued by ``cinema auth``);
-otherwise, in a process that hosts the auth service too (the embedded stack), a
-short-lived token signed with its current key, minted again before it expires.
-"""
+"""The ``service``-role token the recommender presents to likes.StreamEvents: the kit's,
+minted (embedded) under the recommender's own subject."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from services.auth.keys import AccessTokenRules, KeyRing
+from services.auth.keys import KeyRing
+from services.kit import service_token
 from services.kit.config import Settings
 
 SUBJECT = "svc-recommendations"
-TTL = timedelta(hours=1)
-RENEW_BEFORE = timedelta(minutes=5)
 
 
-class ServiceToken:
+class ServiceToken(service_token.ServiceToken):
     def __init__(
         self, settings: Settings, keys: KeyRing | None, clock: Callable[[], datetime]
     ) -> None:
-        self._configured = settings.service_token
-        self._rules = AccessTokenRules(settings.jwt_issuer, settings.jwt_audience, TTL)
-        self._keys = keys
-        self._clock = clock
-        self._token: str | None = None
-        self._expires = datetime.min
-
-    def __call__(self) -> str | None:
-        if self._configured:
-            return self._configured
-        if self._keys is None or not self._keys.keys:
-            return None
-        now = self._clock()
-        if self._token is None or now >= self._expires - RENEW_BEFORE:
-            self._token, self._expires = self._keys.issue_access_token(
-                SUBJECT, ("service",), self._rules, now
-            )
-        return self._token
+        super().__init__(settings, keys, clock, SUBJECT)

@@ -3,13 +3,16 @@ call comes through our edge, which alone may say who is behind it (x-forwarded-f
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import httpx
+import jwt
 
 from cinema.auth.v1 import auth_pb2, auth_pb2_grpc
 from services.stack import Stack
 from tests.auth.conftest import StartStack
-from tests.fixtures.stack import bearer, mint_token
+from tests.fixtures.stack import bearer, embedded_settings, mint_token
 
 PASSWORD = "correct horse battery"
 FORGED = "203.0.113.7"
@@ -109,3 +112,39 @@ async def test_through_the_gateway_the_clients_own_address_is_recorded(
         history = await http.get("/v1/auth/me/logins", headers={"Authorization": f"Bearer {token}"})
     (event,) = history.json()["events"]
     assert event["peerAddress"] == "127.0.0.2"
+
+
+class _EdgeWitness(auth_pb2_grpc.AuthServiceServicer):
+    """An auth server behind the gateway that keeps the edge credentials it is shown."""
+
+    def __init__(self) -> None:
+        self.credentials: list[str] = []
+
+    async def Login(
+        self, request: auth_pb2.LoginRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.LoginResponse:
+        metadata = context.invocation_metadata() or ()
+        self.credentials += [str(value) for key, value in metadata if key == "x-cinema-edge"]
+        return auth_pb2.LoginResponse()
+
+
+async def test_the_gateway_vouches_for_clients_under_its_own_name(tmp_path: Path) -> None:
+    witness = _EdgeWitness()
+    server = grpc.aio.server()
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(witness, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    # The stack signs the gateway's credential; its gateway forwards logins to the witness.
+    settings = embedded_settings(tmp_path / "data", auth_target=f"127.0.0.1:{port}")
+    stack = Stack(settings, ("auth",), gateway=True)
+    await stack.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://{stack.http_address}") as http:
+            login = await http.post("/v1/auth/login", json={"login": "a", "password": PASSWORD})
+        assert login.status_code == 200, login.text
+    finally:
+        await stack.stop()
+        await server.stop(None)
+    (credential,) = witness.credentials
+    claims = jwt.decode(credential, options={"verify_signature": False})
+    assert (claims["sub"], claims["roles"]) == ("svc-gateway", ["service"])
