@@ -12,6 +12,8 @@ recorded as JUnit properties.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 import structlog
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from cinema.auth.v1 import auth_pb2, auth_pb2_grpc
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
@@ -29,6 +32,7 @@ from etl.pipeline import run_import
 from services.catalog.cache import KEY_PREFIX
 from services.kit import clients
 from services.kit.requirements import SERVICES
+from services.recommendations.store import open_store as open_recommendations_store
 from services.stack import Stack
 from tests.etl import legacy_catalog
 from tests.fixtures.private_backends import PrivateBackends
@@ -45,6 +49,8 @@ pytestmark = pytest.mark.timeout(300)
 
 RecordProperty = Callable[[str, object], None]
 Metadata = tuple[tuple[str, str]]
+#: A consumer group rejoins a restarted broker in seconds; folding the backlog takes longer.
+KAFKA_DELIVERY_SECONDS = 60.0
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -86,9 +92,8 @@ async def running_stack(tmp_path: Path, services: tuple[str, ...], **settings: o
     return stack
 
 
-@pytest.fixture
-async def postgres_stack(tmp_path: Path, backends: PrivateBackends) -> AsyncIterator[Stack]:
-    """Auth and recommendations on the private PostgreSQL."""
+async def private_database(backends: PrivateBackends) -> str:
+    """A new database on the private PostgreSQL, for one drill."""
     await backends.ensure("postgres")
     name = f"d_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(backends.postgres_dsn)
@@ -96,7 +101,13 @@ async def postgres_stack(tmp_path: Path, backends: PrivateBackends) -> AsyncIter
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    dsn = backends.postgres_dsn.rsplit("/", 1)[0] + f"/{name}"
+    return backends.postgres_dsn.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+async def postgres_stack(tmp_path: Path, backends: PrivateBackends) -> AsyncIterator[Stack]:
+    """Auth and recommendations on the private PostgreSQL."""
+    dsn = await private_database(backends)
     stack = await running_stack(
         tmp_path, SERVICES, auth_dsn=dsn, recommendations_dsn=dsn, likes_poll_seconds=0.05
     )
@@ -260,3 +271,121 @@ async def test_redis_outage_reads_through_to_the_store_and_caches_again_once_bac
     report.publish(record_property, cached_again=cached, slowest_read_s=round(slowest, 2))
     assert not report.failures, f"reads failed while the cache was down: {report.statuses}"
     assert slowest < FAST_FAILURE_SECONDS, f"a read took {slowest:.1f} s with the cache down"
+
+
+@pytest.fixture
+async def elasticsearch_stack(tmp_path: Path, backends: PrivateBackends) -> AsyncIterator[Stack]:
+    """The catalog on the private Elasticsearch, synced from the private PostgreSQL."""
+    catalog_dsn = await private_database(backends)
+    await backends.ensure("elasticsearch")
+    stack = await running_stack(
+        tmp_path,
+        ("catalog",),
+        catalog_dsn=catalog_dsn,
+        search_dsn=backends.elasticsearch_url,
+        search_index_prefix=f"d-{uuid.uuid4().hex[:12]}-",
+    )
+    yield stack
+    await stack.stop()
+
+
+async def test_elasticsearch_outage_is_unavailable_then_search_recovers_unchanged(
+    elasticsearch_stack: Stack, backends: PrivateBackends, record_property: RecordProperty
+) -> None:
+    async with clients.channel(elasticsearch_stack.grpc_address) as channel:
+        catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+
+        async def search() -> list[str]:
+            request = catalog_pb2.SearchFilmsRequest(query="matrix")
+            answer = await catalog.SearchFilms(request, timeout=DEADLINE)
+            return [film.id for film in answer.films]
+
+        before = await search()
+        assert legacy_catalog.MATRIX in before
+
+        async def read(n: int) -> None:
+            assert await search() == before
+
+        report = await outage_drill(
+            "elasticsearch",
+            read,
+            stop=lambda: backends.stop("elasticsearch"),
+            start=lambda: backends.start("elasticsearch"),
+        )
+        after = await search()
+    report.publish(record_property, same_hits_after=after == before)
+    assert after == before
+    report.assert_answered_unavailable_fast()
+    report.assert_recovered()
+
+
+@pytest.fixture
+async def kafka_stack(tmp_path: Path, backends: PrivateBackends) -> AsyncIterator[Stack]:
+    """The embedded stack relaying likes to the recommender through the private Kafka."""
+    await backends.ensure("kafka")
+    topic = f"d.{uuid.uuid4().hex[:12]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=backends.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+    stack = await running_stack(
+        tmp_path,
+        SERVICES,
+        events_url=f"kafka://{backends.kafka_bootstrap}",
+        events_topic=topic,
+        recommendations_consumer_group=f"d-{uuid.uuid4().hex[:12]}",
+        likes_poll_seconds=0.05,
+        recommendations_debounce_seconds=0.1,
+    )
+    yield stack
+    await stack.stop()
+
+
+async def test_kafka_outage_delays_but_never_loses_a_like_on_its_way_to_recommendations(
+    kafka_stack: Stack, backends: PrivateBackends, record_property: RecordProperty
+) -> None:
+    async with clients.channel(kafka_stack.grpc_address) as channel:
+        likes = likes_pb2_grpc.LikesServiceStub(channel)
+
+        async def write(n: int) -> None:
+            request = likes_pb2.RateFilmRequest(
+                film_id=legacy_catalog.MATRIX, rating=likes_pb2.RATING_LIKE
+            )
+            metadata = bearer(mint_token(kafka_stack, user_id=f"drill-{n}"))
+            await likes.RateFilm(request, metadata=metadata, timeout=DEADLINE)
+
+        # The likes store is not Kafka: the outbox keeps taking likes while Kafka is down.
+        report = await outage_drill(
+            "kafka",
+            write,
+            stop=lambda: backends.stop("kafka"),
+            start=lambda: backends.start("kafka"),
+            fails_while_down=False,
+        )
+    # Every acknowledged like reaches the recommender's projection through Kafka.
+    store = await open_recommendations_store(kafka_stack.settings.recommendations_dsn)
+    missing = set(report.acknowledged)
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(KAFKA_DELIVERY_SECONDS):
+                while missing:
+                    for n in sorted(missing):
+                        if legacy_catalog.MATRIX in (await store.taste(f"drill-{n}")).liked:
+                            missing.discard(n)
+                    await asyncio.sleep(0.2)
+    finally:
+        await store.close()
+    delivered_after = time.monotonic() - report.up
+    slowest = max(o.seconds for o in report.outcomes)
+    report.publish(
+        record_property,
+        delivered=len(report.acknowledged) - len(missing),
+        lost=len(missing),
+        all_delivered_after_s=round(delivered_after, 2),
+        slowest_write_s=round(slowest, 2),
+    )
+    assert not report.failures, f"likes failed while Kafka was down: {report.statuses}"
+    assert slowest < FAST_FAILURE_SECONDS, f"a like took {slowest:.1f} s with Kafka down"
+    assert not missing, f"acknowledged likes never reached recommendations: {sorted(missing)[:10]}"
