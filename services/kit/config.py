@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     login_failure_window_seconds: float = Field(
         300.0, gt=0, description="Sliding window over which failed logins are counted."
     )
+    page_token_secret: str = Field(
+        "",
+        repr=False,
+        pattern=r"^$|^.{16,}$",
+        description="Key that signs page tokens (16+ characters); replicas must share it. "
+        "Empty: a random key per process.",
+    )
     jwks_refresh_seconds: float = Field(
         300.0, gt=0, description="How long a fetched JWKS is trusted before it is fetched again."
     )
