@@ -27,6 +27,8 @@ class SlowCatalog(catalog_pb2_grpc.CatalogServiceServicer):
     def __init__(self) -> None:
         self.target = ""
         self.gave_up = asyncio.Event()
+        self.left_for_later: asyncio.Queue[str] = asyncio.Queue()
+        self._background: set[asyncio.Task[None]] = set()
 
     async def GetFilm(self, request: Any, context: Any) -> Any:
         try:
@@ -44,13 +46,33 @@ class SlowCatalog(catalog_pb2_grpc.CatalogServiceServicer):
         raise NotFound(f"{context.time_remaining()}")
 
     async def ListFilms(self, request: Any, context: Any) -> Any:
+        raise NotFound(await self._downstream_remaining())
+
+    async def SearchFilms(self, request: Any, context: Any) -> Any:
+        # Work left running after the answer is not bound by the caller's deadline.
+        task = asyncio.create_task(self._later())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return catalog_pb2.SearchFilmsResponse()
+
+    async def SearchPersons(self, request: Any, context: Any) -> Any:
+        async with clients.channel(self.target) as channel:
+            stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+            await stub.ListGenres(catalog_pb2.ListGenresRequest(), timeout=60)
+        return catalog_pb2.SearchPersonsResponse()
+
+    async def _later(self) -> None:
+        await asyncio.sleep(0.5)
+        await self.left_for_later.put(await self._downstream_remaining())
+
+    async def _downstream_remaining(self) -> str:
+        """What GetPerson, called with a generous timeout of 60 s, says it has left."""
         async with clients.channel(self.target) as channel:
             stub = catalog_pb2_grpc.CatalogServiceStub(channel)
             try:
-                # A generous timeout of its own: the caller's shorter deadline must win.
                 await stub.GetPerson(catalog_pb2.GetPersonRequest(person_id="p"), timeout=60)
             except grpc.aio.AioRpcError as error:
-                raise NotFound(error.details() or "") from error
+                return error.details() or ""
         raise AssertionError("unreachable")
 
 
@@ -130,3 +152,24 @@ async def test_a_downstream_call_gets_no_more_than_the_callers_remaining_time(
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND
     downstream_remaining = float(raised.value.details() or "inf")
     assert 0 < downstream_remaining <= 3 - (time.monotonic() - started) + 0.5
+
+
+async def test_work_left_running_after_the_answer_is_not_cut_by_the_deadline(
+    served: tuple[SlowCatalog, catalog_pb2_grpc.CatalogServiceStub],
+) -> None:
+    servicer, catalog = served
+    await catalog.SearchFilms(catalog_pb2.SearchFilmsRequest(query="x"), timeout=0.3)
+    remaining = float(await asyncio.wait_for(servicer.left_for_later.get(), timeout=10))
+    assert remaining > 30
+
+
+async def test_a_downstream_call_cut_by_the_deadline_is_deadline_exceeded_not_internal(
+    served: tuple[SlowCatalog, catalog_pb2_grpc.CatalogServiceStub],
+) -> None:
+    _, catalog = served
+    before = {code: _handled("SearchPersons", code) for code in ("INTERNAL", "DEADLINE_EXCEEDED")}
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await catalog.SearchPersons(catalog_pb2.SearchPersonsRequest(query="x"), timeout=0.5)
+    assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert await _counted("SearchPersons", "DEADLINE_EXCEEDED", before["DEADLINE_EXCEEDED"])
+    assert _handled("SearchPersons", "INTERNAL") == before["INTERNAL"]
