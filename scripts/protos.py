@@ -27,6 +27,7 @@ THIRD_PARTY = REPO / "third_party" / "googleapis"
 GOOGLEAPIS_DIRS = ("google/api", "google/rpc", "google/type")
 BIN = Path(sys.executable).parent
 MYPY_STUB_HEADER = "# mypy: ignore-errors\n"
+DESCRIPTOR_SET = "descriptors.binpb"  # read by gateway/comments.py
 PACKAGE_DOCSTRING = '"""Generated from protos/ by scripts/protos.py gen; do not edit."""\n'
 
 
@@ -82,7 +83,12 @@ def deps() -> None:
 
 
 def generate(out: Path) -> None:
-    """Write the generated package (modules, stubs, __init__.py files) under `out`."""
+    """Write the generated package (modules, stubs, __init__.py files) under `out`.
+
+    Beside the modules, the descriptor set of our protos with their comments (source info),
+    which the generated modules drop: the gateway puts them into its OpenAPI.
+    """
+    (out / PACKAGE).mkdir(parents=True, exist_ok=True)
     run(
         [
             sys.executable,
@@ -96,6 +102,8 @@ def generate(out: Path) -> None:
             f"--grpc_python_out={out}",
             f"--mypy_out=quiet:{out}",
             f"--mypy_grpc_out=quiet:{out}",
+            f"--descriptor_set_out={out / PACKAGE / DESCRIPTOR_SET}",
+            "--include_source_info",
             *proto_files(),
         ]
     )
