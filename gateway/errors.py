@@ -12,6 +12,7 @@ from google.protobuf import json_format
 from google.protobuf.any_pb2 import Any as AnyProto
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
+from starlette.responses import JSONResponse
 
 from gateway.transcode import FieldViolation
 
@@ -88,6 +89,28 @@ def from_violation(violation: FieldViolation) -> HttpError:
         "details": [_render_any(detail)],
     }
     return HttpError(HTTP_STATUS_BY_CODE[grpc.StatusCode.INVALID_ARGUMENT], body)
+
+
+class Refused(Exception):
+    """A request the gateway turns away itself, before any service sees it."""
+
+    def __init__(self, error: HttpError) -> None:
+        super().__init__(error.body["message"])
+        self.error = error
+
+
+def refusal(
+    status: int, code: grpc.StatusCode, message: str, headers: dict[str, str] | None = None
+) -> HttpError:
+    """An error of the gateway's own, in the same body as a service's."""
+    body = {"code": code.name, "message": message, "details": []}
+    return HttpError(status, body, headers or {})
+
+
+def response(error: HttpError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        error.body, status_code=error.status, headers={**error.headers, **(headers or {})}
+    )
 
 
 def internal_error() -> HttpError:

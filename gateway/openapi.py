@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
+from google.protobuf.descriptor import (
+    Descriptor,
+    FieldDescriptor,
+    MethodDescriptor,
+    ServiceDescriptor,
+)
 
+from gateway.comments import comment
 from gateway.httprule import Binding, method_bindings, success_code
 from gateway.transcode import URL_SETTABLE_TYPES, enum_type, message_type
 
@@ -77,6 +83,27 @@ _WELL_KNOWN: dict[str, Schema] = {
 }
 
 
+#: How a caller proves who they are; public routes take the token too, and use it.
+BEARER_SCHEME: Schema = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "An access token from `POST /v1/auth/login`. The signed-in user's routes "
+    "(`/v1/me/...`, `/v1/auth/me`) need it; public routes accept it too.",
+}
+
+
+def operation_description(method: MethodDescriptor) -> str:
+    """The method's comment in the proto, and the RPC the route calls."""
+    text = comment(method.full_name)
+    return f"{text}\n\nRPC `{method.full_name}`." if text else f"RPC `{method.full_name}`."
+
+
+def tags(services: Iterable[ServiceDescriptor]) -> list[Schema]:
+    """One tag per service, described by the service's comment."""
+    return [{"name": s.full_name, "description": comment(s.full_name)} for s in services]
+
+
 def schema_ref(descriptor: Descriptor) -> Schema:
     if descriptor.full_name in _WELL_KNOWN:
         return dict(_WELL_KNOWN[descriptor.full_name])
@@ -100,14 +127,13 @@ def operation_extra(method: MethodDescriptor, binding: Binding) -> dict[str, Any
             "name": param,
             "in": "path",
             "required": True,
-            "description": f"Sets `{field_path}`.",
-            "schema": _field_schema(_field_at(method.input_type, field_path)),
+            **_described(_field_at(method.input_type, field_path)),
         }
         for param, field_path in binding.path.fields_by_param.items()
     ]
     if binding.body != "*":
         parameters += [
-            {"name": name, "in": "query", "required": False, "schema": _field_schema(field)}
+            {"name": name, "in": "query", "required": False, **_described(field)}
             for name, field in _query_fields(method.input_type, "", frozenset())
             if name not in path_fields and name.split(".")[0] != binding.body
         ]
@@ -158,9 +184,16 @@ def _collect(descriptor: Descriptor, schemas: dict[str, Schema]) -> None:
     if descriptor.full_name in _WELL_KNOWN or descriptor.full_name in schemas:
         return
     properties: Schema = {}
-    schemas[descriptor.full_name] = {"type": "object", "properties": properties}
+    schemas[descriptor.full_name] = {
+        "type": "object",
+        "description": comment(descriptor.full_name),
+        "properties": properties,
+    }
     for field in descriptor.fields:
-        properties[field.json_name] = _field_schema(field)
+        properties[field.json_name] = {
+            **_field_schema(field),
+            "description": comment(field.full_name),
+        }
         if field.type == _T.TYPE_MESSAGE:
             if message_type(field).GetOptions().map_entry:
                 value = message_type(field).fields_by_name["value"]
@@ -168,6 +201,11 @@ def _collect(descriptor: Descriptor, schemas: dict[str, Schema]) -> None:
                     _collect(message_type(value), schemas)
             else:
                 _collect(message_type(field), schemas)
+
+
+def _described(field: FieldDescriptor) -> Schema:
+    """A parameter's schema and its description: the field's comment in the proto."""
+    return {"description": comment(field.full_name), "schema": _field_schema(field)}
 
 
 def _field_schema(field: FieldDescriptor) -> Schema:

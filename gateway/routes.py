@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -20,7 +21,8 @@ from gateway import errors
 from gateway.channels import ChannelPool
 from gateway.forwarding import REQUEST_ID_HEADER, outgoing_metadata, request_id
 from gateway.httprule import Binding, method_bindings, success_code
-from gateway.openapi import operation_extra
+from gateway.openapi import operation_description, operation_extra
+from gateway.tickets import TICKET_PARAMETER, StreamTickets, unknown_ticket
 from gateway.transcode import FieldViolation, build_request, render_response
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,9 @@ class CallSettings:
 
     unary_timeout: float | None = 10.0
     stream_timeout: float | None = None
+    #: How long a stream may take to send its first message before the answer starts
+    #: anyway; a refusal (no token, a bad request) comes before it, as a proper status.
+    stream_start_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -48,19 +53,22 @@ class RpcBinding:
     def rpc_path(self) -> str:
         return f"/{self.method.containing_service.full_name}/{self.method.name}"
 
-    def route(self, pool: ChannelPool, settings: CallSettings) -> APIRoute:
-        handler = _streaming_handler if self.method.server_streaming else _unary_handler
+    def route(self, pool: ChannelPool, settings: CallSettings, tickets: StreamTickets) -> APIRoute:
         method = self.method
+        if method.server_streaming:
+            handler = _streaming_handler(self, pool, settings, tickets)
+        else:
+            handler = _unary_handler(self, pool, settings)
         return APIRoute(
             self.binding.path.starlette_path,
-            handler(self, pool, settings),
+            handler,
             methods=[self.binding.verb],
             name=f"{method.containing_service.name}_{method.name}",
             # Additional bindings get a suffix: operation ids must be unique.
             operation_id=f"{method.containing_service.name}_{method.name}"
             + (f"_{self.index}" if self.index else ""),
             summary=method.name,
-            description=f"RPC `{method.full_name}`.",
+            description=operation_description(method),
             tags=[method.containing_service.full_name],
             status_code=success_code(method),
             response_class=EventSourceResponse if method.server_streaming else JSONResponse,
@@ -107,30 +115,45 @@ def _unary_handler(rpc: RpcBinding, pool: ChannelPool, settings: CallSettings) -
     return handle
 
 
-def _streaming_handler(rpc: RpcBinding, pool: ChannelPool, settings: CallSettings) -> Endpoint:
+def _streaming_handler(
+    rpc: RpcBinding, pool: ChannelPool, settings: CallSettings, tickets: StreamTickets
+) -> Endpoint:
     request_class = message_factory.GetMessageClass(rpc.method.input_type)
     response_class = message_factory.GetMessageClass(rpc.method.output_type)
 
     async def handle(request: Request) -> Response:
         call_id = request_id(request)
         try:
-            message = await _request_message(request, rpc.binding, request_class)
+            metadata = _stream_metadata(request, call_id, tickets)
+            message = await _request_message(
+                request, rpc.binding, request_class, skip=TICKET_PARAMETER
+            )
         except Exception as error:
             return _error_response(_http_error(error, rpc, call_id), call_id)
-        open_stream = pool.channel(rpc.method.containing_service.full_name).unary_stream(
+        call = pool.channel(rpc.method.containing_service.full_name).unary_stream(
             rpc.rpc_path,
             request_serializer=request_class.SerializeToString,
             response_deserializer=response_class.FromString,
-        )
-        metadata = outgoing_metadata(request, call_id)
+        )(message, metadata=metadata, timeout=settings.stream_timeout)
+        # The first message (or the refusal) decides the status: a stream that fails at
+        # once is a 401 or 422 like any route, not a 200 with an error event.
+        first = asyncio.ensure_future(call.read())
+        try:
+            await asyncio.wait({first}, timeout=settings.stream_start_timeout)
+        except BaseException:
+            call.cancel()
+            raise
+        if first.done() and first.exception() is not None:
+            call.cancel()
+            return _error_response(_http_error(first.exception(), rpc, call_id), call_id)
 
         async def events() -> AsyncIterator[ServerSentEvent]:
-            call = open_stream(message, metadata=metadata, timeout=settings.stream_timeout)
             try:
-                async for reply in call:
-                    yield ServerSentEvent(
-                        data=json.dumps(render_response(reply, rpc.binding.response_body))
-                    )
+                reply = await first
+                while reply is not grpc.aio.EOF:
+                    document = render_response(reply, rpc.binding.response_body)
+                    yield ServerSentEvent(data=json.dumps(document))
+                    reply = await call.read()
             except Exception as error:
                 failure = _http_error(error, rpc, call_id)
                 yield ServerSentEvent(data=json.dumps(failure.body), event="error")
@@ -143,16 +166,51 @@ def _streaming_handler(rpc: RpcBinding, pool: ChannelPool, settings: CallSetting
     return handle
 
 
+def _stream_metadata(
+    request: Request, call_id: str, tickets: StreamTickets
+) -> tuple[tuple[str, str], ...]:
+    """Upstream metadata, with the token a `?ticket=` stands for when there is one."""
+    metadata = outgoing_metadata(request, call_id)
+    ticket = request.query_params.get(TICKET_PARAMETER)
+    if ticket is None:
+        return metadata
+    authorization = tickets.redeem(ticket)
+    if authorization is None:
+        raise unknown_ticket()
+    kept = tuple(item for item in metadata if item[0] != "authorization")
+    return (*kept, ("authorization", authorization))
+
+
 async def _request_message(
-    request: Request, binding: Binding, request_class: type[Message]
+    request: Request, binding: Binding, request_class: type[Message], skip: str | None = None
 ) -> Message:
+    """The request message from the HTTP request; `skip` names a parameter for the gateway."""
     message = request_class()
-    body = await request.body() if binding.body else b""
-    build_request(message, binding, request.path_params, request.query_params.multi_items(), body)
+    body = b""
+    if binding.body:
+        body = await request.body()
+        _require_json(request, body)
+    query = [item for item in request.query_params.multi_items() if item[0] != skip]
+    build_request(message, binding, request.path_params, query, body)
     return message
 
 
-def _http_error(error: Exception, rpc: RpcBinding, call_id: str) -> errors.HttpError:
+def _require_json(request: Request, body: bytes) -> None:
+    """Bodies must say they are JSON: a cross-site form (text/plain, form encodings) cannot."""
+    content_type = request.headers.get("content-type")
+    if content_type is None and not body.strip():
+        return
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        message = (
+            f"the body must be JSON sent as application/json, not {media_type or 'unlabelled'}"
+        )
+        raise errors.Refused(errors.refusal(415, grpc.StatusCode.INVALID_ARGUMENT, message))
+
+
+def _http_error(error: BaseException, rpc: RpcBinding, call_id: str) -> errors.HttpError:
+    if isinstance(error, errors.Refused):
+        return error.error
     if isinstance(error, FieldViolation):
         return errors.from_violation(error)
     if isinstance(error, grpc.aio.AioRpcError):

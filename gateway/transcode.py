@@ -42,6 +42,9 @@ _OPAQUE_JSON_TYPES = (
         "google.protobuf.Empty",
     }
 )
+#: Deepest JSON a request body may nest (objects and arrays); no message here needs more.
+MAX_JSON_DEPTH = 64
+_TOO_DEEP = f"JSON body nested deeper than {MAX_JSON_DEPTH} levels"
 _SCALAR_TYPE_NAMES = {
     getattr(FieldDescriptor, name): name.removeprefix("TYPE_").lower()
     for name in dir(FieldDescriptor)
@@ -65,9 +68,13 @@ def build_request(
     query: Iterable[tuple[str, str]],
     body: bytes,
 ) -> None:
-    """Fill `message` from the body, the query string and the path, in that order."""
+    """Fill `message` from the body, the query string and the path, in that order.
+
+    On GET, a query parameter that names no field (`utm_source`, a cache-busting `_`) is
+    ignored, as grpc-gateway does; elsewhere it is a violation.
+    """
     if binding.body:
-        document = _load_json(body)
+        document = load_json(body)
         if binding.body == "*":
             merge_json(message, document, "")
         else:
@@ -77,6 +84,8 @@ def build_request(
     for name, value in query:
         if binding.body == "*":
             raise FieldViolation(name, "unexpected query parameter: the body holds the request")
+        if binding.verb == "GET" and _lookup(_descriptor(message), name) is None:
+            continue
         target, field = _resolve(message, name)
         # `film_ids` and `filmIds` name the same field: their values add up.
         query_values.setdefault(field.full_name, (target, field, []))[2].append(value)
@@ -87,6 +96,32 @@ def build_request(
         if field_path is not None:
             target, field = _resolve(message, field_path)
             _set_field_strings(target, field, [value], field_path)
+
+
+def load_json(body: bytes) -> object:
+    """The JSON document of a request body; nesting deeper than `MAX_JSON_DEPTH` is refused.
+
+    The parser itself recurses, so a deep document would otherwise end in RecursionError.
+    """
+    if not body.strip():
+        return {}
+    try:
+        document = json.loads(body)
+    except RecursionError:
+        raise FieldViolation("", _TOO_DEEP) from None
+    except json.JSONDecodeError as error:
+        description = (
+            f"malformed JSON body: {error.msg} (line {error.lineno}, column {error.colno})"
+        )
+        raise FieldViolation("", description) from None
+    except UnicodeDecodeError:
+        raise FieldViolation("", "malformed JSON body: not UTF-8") from None
+    except ValueError:
+        # Python refuses to convert integers of thousands of digits.
+        raise FieldViolation("", "malformed JSON body: a number is too long") from None
+    if _deeper_than(document, MAX_JSON_DEPTH):
+        raise FieldViolation("", _TOO_DEEP)
+    return document
 
 
 def render(message: Message) -> dict[str, Any]:
@@ -110,7 +145,7 @@ def merge_json(message: Message, document: object, path: str) -> None:
     if not isinstance(document, dict):
         raise FieldViolation(path, f"expected a JSON object for {message.DESCRIPTOR.full_name}")
     for name, value in document.items():
-        field = _field_by_any_name(message, name)
+        field = _field_by_any_name(_descriptor(message), name)
         if field is None:
             raise FieldViolation(_join(path, name), "unknown field")
         _set_field_json(message, field, value, _join(path, field.name))
@@ -132,8 +167,18 @@ def _set_field_json(message: Message, field: FieldDescriptor, value: object, pat
     try:
         json_format.ParseDict({field.name: value}, message)
     except json_format.ParseError as error:
-        description = f"invalid value for a field of type {_type_name(field)}"
-        raise FieldViolation(path, description) from error
+        raise FieldViolation(path, _invalid_value(field)) from error
+
+
+def _invalid_value(field: FieldDescriptor) -> str:
+    if field.type != FieldDescriptor.TYPE_ENUM:
+        return f"invalid value for a field of type {_type_name(field)}"
+    enum = enum_type(field)
+    # The zero `..._UNSPECIFIED` parses, but no RPC accepts it as a choice.
+    allowed = [
+        v.name for v in enum.values if not (v.number == 0 and v.name.endswith("_UNSPECIFIED"))
+    ]
+    return f"invalid value for enum {enum.full_name}: expected one of {', '.join(allowed)}"
 
 
 def _set_field_strings(
@@ -165,31 +210,54 @@ def _scalar(field: FieldDescriptor, raw: str, path: str) -> object:
 
 def _resolve(message: Message, field_path: str) -> tuple[Message, FieldDescriptor]:
     """The message holding the last field of a dotted path, creating parents on the way."""
-    *parents, last = field_path.split(".")
-    target = message
-    for index, name in enumerate(parents):
-        field = _field_by_any_name(target, name)
-        if field is None or field.type != FieldDescriptor.TYPE_MESSAGE or field.is_repeated:
-            raise FieldViolation(".".join(parents[: index + 1]), "unknown field")
-        target = getattr(target, field.name)
-        target.SetInParent()
-    field = _field_by_any_name(target, last)
-    if field is None:
+    fields = _lookup(_descriptor(message), field_path)
+    if fields is None:
         raise FieldViolation(field_path, "unknown field")
-    return target, field
+    *parents, last = fields
+    target = message
+    for parent in parents:
+        target = getattr(target, parent.name)
+        target.SetInParent()
+    return target, last
 
 
-def _load_json(body: bytes) -> object:
-    if not body.strip():
-        return {}
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise FieldViolation("", f"malformed JSON body: {error}") from error
+def _lookup(descriptor: Descriptor, field_path: str) -> list[FieldDescriptor] | None:
+    """The fields along a dotted path (through singular messages), or None."""
+    fields: list[FieldDescriptor] = []
+    for name in field_path.split("."):
+        if fields:
+            parent = fields[-1]
+            if parent.type != FieldDescriptor.TYPE_MESSAGE or parent.is_repeated:
+                return None
+            descriptor = message_type(parent)
+        field = _field_by_any_name(descriptor, name)
+        if field is None:
+            return None
+        fields.append(field)
+    return fields
 
 
-def _field_by_any_name(message: Message, name: str) -> FieldDescriptor | None:
-    descriptor = cast(Descriptor, message.DESCRIPTOR)
+def _deeper_than(document: object, limit: int) -> bool:
+    pending: list[tuple[object, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children: Iterable[object] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _descriptor(message: Message) -> Descriptor:
+    return cast(Descriptor, message.DESCRIPTOR)
+
+
+def _field_by_any_name(descriptor: Descriptor, name: str) -> FieldDescriptor | None:
     return next((f for f in descriptor.fields if name in (f.name, f.json_name)), None)
 
 

@@ -19,6 +19,9 @@ from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
 from cinema.recommendations.v1 import recommendations_pb2, recommendations_pb2_grpc
 
+#: The one access token the test servicers' GetMe accepts.
+GOOD_TOKEN = "token-of-ann"
+
 
 @dataclass
 class Received:
@@ -97,6 +100,12 @@ class Auth(auth_pb2_grpc.AuthServiceServicer):
             user=auth_pb2.User(id="u1", login=request.login, roles=[auth_pb2.ROLE_USER])
         )
 
+    async def GetMe(self, request: Any, context: Any) -> Any:
+        self.received.record("GetMe", request, context)
+        if self.received.metadata["GetMe"].get("authorization") != f"Bearer {GOOD_TOKEN}":
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid access token")
+        return auth_pb2.GetMeResponse(user=auth_pb2.User(id="u1", login="ann"))
+
     async def GetJwks(self, request: Any, context: Any) -> Any:
         self.received.record("GetJwks", request, context)
         return auth_pb2.GetJwksResponse(keys=[auth_pb2.Jwk(kty="OKP", crv="Ed25519", kid="k1")])
@@ -113,13 +122,27 @@ class Likes(likes_pb2_grpc.LikesServiceServicer):
 
 
 class Recommendations(recommendations_pb2_grpc.RecommendationServiceServicer):
-    """Streams `page_size` updates; 13 fails after the first; 100 and more go slowly."""
+    """Streams `page_size` updates; 13 fails after the first; 100 and more go slowly.
+
+    Like the real service, it refuses a caller without a token and a negative page size
+    before the first update.
+    """
 
     def __init__(self, received: Received) -> None:
         self.received = received
 
     async def WatchMyRecommendations(self, request: Any, context: Any) -> AsyncIterator[Any]:
         self.received.record("WatchMyRecommendations", request, context)
+        if "authorization" not in self.received.metadata["WatchMyRecommendations"]:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing access token")
+        if request.page_size < 0:
+            violation = error_details_pb2.BadRequest.FieldViolation(
+                field="page_size", description="must not be negative"
+            )
+            bad_request = error_details_pb2.BadRequest(field_violations=[violation])
+            await abort_with_details(
+                context, code_pb2.INVALID_ARGUMENT, "page_size: must not be negative", bad_request
+            )
         try:
             for number in range(request.page_size):
                 if number == 1 and request.page_size == 13:
