@@ -16,9 +16,9 @@ from datetime import datetime
 import structlog
 import uvicorn
 from fastapi import FastAPI
-from prometheus_client import make_asgi_app, start_http_server
+from prometheus_client import start_http_server
 
-from gateway.app import create_app
+from gateway.app import create_app, uvicorn_options
 from gateway.forwarding import install_edge_credential
 from services.auth import service as auth_service
 from services.catalog import service as catalog_service
@@ -144,7 +144,6 @@ class Stack:
                 recommendations_service.NAME: settings.recommendations_target,
             }
         )
-        app.mount("/metrics", make_asgi_app())
         self._vouch_for_clients(app)
         config = uvicorn.Config(
             app,
@@ -154,6 +153,7 @@ class Stack:
             lifespan="on",
             # The gateway is the edge: it sets X-Forwarded-For to the real peer itself.
             proxy_headers=False,
+            **uvicorn_options(app.settings),
         )
         self._http = uvicorn.Server(config)
         self._http_task = asyncio.create_task(_serve_http(self._http, http_socket))
@@ -201,7 +201,8 @@ async def run_until_signalled(stack: Stack, announce: Callable[[Stack], None]) -
         loop.add_signal_handler(signum, stop.set)
     await stack.start()
     try:
-        if stack.settings.metrics_port and not stack._gateway:
+        # Metrics have a port of their own, never the public HTTP one.
+        if stack.settings.metrics_port:
             _serve_metrics(stack.settings.grpc_host, stack.settings.metrics_port)
         announce(stack)
         await stop.wait()

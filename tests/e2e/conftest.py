@@ -19,6 +19,7 @@ def cinema_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCinem
         tmp_path_factory.mktemp("cinema-up") / "data",
         grpc_port=str(grpc_port),
         http_port=str(http_port),
+        metrics_port=str(free_port()),
         log_level="WARNING",
     )
     process = subprocess.Popen(

@@ -48,10 +48,15 @@ def test_gateway_serves_the_jwks_and_the_docs(cinema_up: RunningCinema) -> None:
     assert httpx.get(f"{http_base}/docs", timeout=10).status_code == 200
 
 
-def test_metrics_count_the_rpcs_served(cinema_up: RunningCinema) -> None:
+def test_metrics_count_the_rpcs_served_on_their_own_port(cinema_up: RunningCinema) -> None:
     http_base = cinema_up.http_base
     httpx.get(f"{http_base}/.well-known/jwks.json", timeout=10)
-    metrics = httpx.get(f"{http_base}/metrics/", timeout=10).text
+    metrics_base = f"http://127.0.0.1:{cinema_up.env['CINEMA_METRICS_PORT']}"
+    scraped = httpx.get(f"{metrics_base}/metrics", timeout=10)
+    assert scraped.status_code == 200
+    metrics = scraped.text
+    # Not on the public HTTP port, where anyone could read them.
+    assert httpx.get(f"{http_base}/metrics", timeout=10).status_code == 404
     assert (
         'grpc_server_handled_total{grpc_code="OK",grpc_method="GetJwks",'
         'grpc_service="cinema.auth.v1.AuthService"}' in metrics
