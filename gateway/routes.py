@@ -141,6 +141,7 @@ def _streaming_handler(
         try:
             await asyncio.wait({first}, timeout=settings.stream_start_timeout)
         except BaseException:
+            first.cancel()
             call.cancel()
             raise
         if first.done() and first.exception() is not None:
