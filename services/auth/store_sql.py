@@ -18,6 +18,7 @@ from services.auth.keys import SigningKey, signing_key_from_pem
 from services.auth.refresh import IssuedRefreshToken, PresentedRefreshToken
 from services.auth.store import LoginHistoryPage, LoginRecord, LoginTaken, UserAccount
 from services.auth.tables import login_events, refresh_tokens, signing_keys, token_families, users
+from services.kit.cancellation import completes
 from services.kit.sql import create_engine, upgrade
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -43,11 +44,16 @@ def _maybe_utc(moment: datetime | None) -> datetime | None:
 
 
 class SqlAuthStore:
-    """:class:`services.auth.store.AuthStore` on a SQLAlchemy async engine."""
+    """:class:`services.auth.store.AuthStore` on a SQLAlchemy async engine.
+
+    Writes run to completion (``@completes``): a cancelled caller never cuts a
+    transaction between its statements or leaves a pooled connection mid-transaction.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    @completes
     async def create_user(self, user: UserAccount) -> None:
         try:
             async with self._engine.begin() as connection:
@@ -85,12 +91,14 @@ class SqlAuthStore:
             password_hash=row.password_hash,
         )
 
+    @completes
     async def set_roles(self, user_id: str, roles: Sequence[str]) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(
                 users.update().where(users.c.id == user_id).values(roles=",".join(roles))
             )
 
+    @completes
     async def record_login(self, user_id: str, login: LoginRecord) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -119,6 +127,7 @@ class SqlAuthStore:
         more = len(rows) > page_size
         return LoginHistoryPage(logins, page[-1].id if more and page else None)
 
+    @completes
     async def start_token_family(self, token: IssuedRefreshToken) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -158,6 +167,7 @@ class SqlAuthStore:
             family_revoked=row.revoked_at is not None,
         )
 
+    @completes
     async def rotate_refresh_token(
         self, spent_hash: str, successor: IssuedRefreshToken, now: datetime
     ) -> bool:
@@ -182,6 +192,7 @@ class SqlAuthStore:
             await self._insert_token(connection, successor)
         return True
 
+    @completes
     async def revoke_token_family(self, family_id: str, now: datetime) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -197,6 +208,7 @@ class SqlAuthStore:
             signing_key_from_pem(row.kid, row.private_key, _utc(row.created_at)) for row in rows
         ]
 
+    @completes
     async def add_signing_key(self, key: SigningKey) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -205,6 +217,7 @@ class SqlAuthStore:
                 )
             )
 
+    @completes
     async def remove_signing_keys(self, kids: Sequence[str]) -> None:
         if not kids:
             return

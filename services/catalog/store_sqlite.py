@@ -26,6 +26,7 @@ from services.catalog.model import (
     Role,
 )
 from services.catalog.text import words
+from services.kit.cancellation import run_to_completion
 
 _ORDER_SQL = {
     FilmOrder.RATING_DESC: "f.rating IS NULL, f.rating DESC, f.id",
@@ -67,13 +68,18 @@ class SqliteCatalogStore:
     async def _db(self) -> aiosqlite.Connection:
         async with self._opening:
             if self._connection is None:
-                self._connection = await sqlite_index.connect(self._path)
-                # Search puts a film whose whole title is the query first ("matrix" ->
-                # The Matrix): titles are compared in matching's normal form.
-                await self._connection.create_function(
-                    "title_key", 1, matching.normalise, deterministic=True
-                )
+                # The first read's deadline must not cut the opening: a connection
+                # opened but never kept would only be closed by the garbage collector.
+                await run_to_completion(self._open())
+            assert self._connection is not None
             return self._connection
+
+    async def _open(self) -> None:
+        connection = await sqlite_index.connect(self._path)
+        # Search puts a film whose whole title is the query first ("matrix" -> The
+        # Matrix): titles are compared in matching's normal form.
+        await connection.create_function("title_key", 1, matching.normalise, deterministic=True)
+        self._connection = connection
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         db = await self._db()

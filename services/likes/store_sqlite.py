@@ -16,7 +16,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiosqlite
+import structlog
 
+from services.kit.cancellation import completes
 from services.likes.model import (
     Event,
     EventKind,
@@ -30,6 +32,8 @@ from services.likes.model import (
     rated_kind,
 )
 from services.likes.store import AppendSignal
+
+log = structlog.get_logger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ratings (
@@ -90,15 +94,25 @@ class SqliteLikesStore:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction on the shared connection; callers are ``@completes``.
+
+        Every writing method runs to completion, so a cancellation never strands a
+        transaction; a BEGIN left open anyway (a failed ROLLBACK) is rolled back first,
+        so one bad write cannot fail every later one.
+        """
         async with self._write_lock:
+            if self._writer.in_transaction:
+                log.warning("likes_store_rolled_back_stranded_transaction")
+                await self._writer.execute("ROLLBACK")
             # IMMEDIATE takes the write lock up front: read-then-write without upgrade races.
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self._writer
+                await self._writer.execute("COMMIT")
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                if self._writer.in_transaction:
+                    await self._writer.execute("ROLLBACK")
                 raise
-            await self._writer.execute("COMMIT")
 
     @staticmethod
     async def _append(
@@ -109,6 +123,7 @@ class SqliteLikesStore:
             (uuid.uuid4().hex, user_id, film_id, int(kind), now_us),
         )
 
+    @completes
     async def rate(self, user_id: str, film_id: str, rating: Rating, now_us: int) -> RateResult:
         async with self._transaction() as db:
             async with db.execute(
@@ -128,6 +143,7 @@ class SqliteLikesStore:
         self.appended.notify()
         return RateResult(FilmRating(film_id, rating, now_us), changed=True)
 
+    @completes
     async def _delete(
         self, table: str, user_id: str, film_id: str, kind: EventKind, now_us: int
     ) -> bool:
@@ -144,6 +160,7 @@ class SqliteLikesStore:
     async def clear_rating(self, user_id: str, film_id: str, now_us: int) -> bool:
         return await self._delete("ratings", user_id, film_id, EventKind.RATING_CLEARED, now_us)
 
+    @completes
     async def exclude(self, user_id: str, film_id: str, now_us: int) -> bool:
         async with self._transaction() as db:
             cursor = await db.execute(
@@ -160,6 +177,7 @@ class SqliteLikesStore:
     async def include(self, user_id: str, film_id: str, now_us: int) -> bool:
         return await self._delete("exclusions", user_id, film_id, EventKind.FILM_INCLUDED, now_us)
 
+    @completes
     async def record_more_like_this(self, user_id: str, film_id: str, now_us: int) -> None:
         async with self._transaction() as db:
             await self._append(db, user_id, film_id, EventKind.MORE_LIKE_THIS_REQUESTED, now_us)
@@ -233,6 +251,7 @@ class SqliteLikesStore:
     async def run_outbox_relay(self, poll_seconds: float) -> None:
         return None
 
+    @completes
     async def acquire_lease(self, name: str, owner: str, seconds: float) -> bool:
         now_us = time.time_ns() // 1000
         async with self._transaction() as db:
@@ -251,6 +270,7 @@ class SqliteLikesStore:
         rows = await self._rows("SELECT sequence FROM cursors WHERE name = ?", [name])
         return int(rows[0][0]) if rows else 0
 
+    @completes
     async def set_cursor(self, name: str, sequence: int) -> None:
         async with self._transaction() as db:
             await db.execute(

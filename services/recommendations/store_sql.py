@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.kit.cancellation import completes
 from services.kit.sql import create_engine, upgrade
 from services.recommendations.engines import Interaction, Source
 from services.recommendations.model import (
@@ -89,6 +90,9 @@ def fold(events: Sequence[LikesEvent]) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 class SqlRecommendationStore:
+    """Writes run to completion (``@completes``): a cancellation never splits a fold
+    from its cursor nor hands a pooled connection back mid-transaction."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
@@ -118,6 +122,7 @@ class SqlRecommendationStore:
             llm_used=row.llm_used,
         )
 
+    @completes
     async def put_list(self, stored: StoredList) -> None:
         values = {
             "items": encode_items(stored.items),
@@ -142,6 +147,7 @@ class SqlRecommendationStore:
         async with self._engine.connect() as connection:
             return list((await connection.execute(query)).scalars())
 
+    @completes
     async def apply_events(self, events: Sequence[LikesEvent], cursor: str) -> None:
         if not events:
             return
@@ -207,6 +213,7 @@ class SqlRecommendationStore:
             found = await connection.scalar(query)
         return None if found is None else str(found)
 
+    @completes
     async def cache_put(self, key: str, value: str, expires_us: int) -> None:
         statement = self._insert(llm_cache).values(key=key, value=value, expires_us=expires_us)
         async with self._engine.begin() as connection:

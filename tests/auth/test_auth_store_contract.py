@@ -13,9 +13,11 @@ from services.auth import refresh
 from services.auth.keys import new_signing_key
 from services.auth.store import LoginRecord, LoginTaken, UserAccount
 from services.auth.store_sql import SqlAuthStore, open_store
+from tests.reliability.storm import cancellation_storm
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
+STORM_WRITES = 300
 
 
 @pytest.fixture
@@ -117,3 +119,39 @@ async def test_signing_keys_round_trip_and_are_removed(store: SqlAuthStore) -> N
     assert loaded[old.kid].created_at == old.created_at
     await store.remove_signing_keys([old.kid])
     assert [key.kid for key in await store.signing_keys()] == [new.kid]
+
+
+async def test_cancelled_writes_never_wedge_the_store_or_half_rotate_a_token(
+    store: SqlAuthStore,
+) -> None:
+    user = _user()
+    await store.create_user(user)
+    spent = [refresh.issue(user.id, NOW, DAY) for _ in range(STORM_WRITES)]
+    for token in spent:
+        await store.start_token_family(token)
+    successors = [refresh.issue(user.id, NOW, DAY, t.family_id) for t in spent]
+    newcomers = [_user(f"storm-{n}") for n in range(STORM_WRITES)]
+
+    async def write(number: int) -> None:
+        if number % 2:
+            await store.create_user(newcomers[number])
+        else:
+            assert await store.rotate_refresh_token(
+                spent[number].token_hash, successors[number], NOW
+            )
+
+    acknowledged = await cancellation_storm(write, count=STORM_WRITES)
+
+    await store.create_user(_user("after-the-storm"))
+    assert await store.user_by_login("after-the-storm") is not None
+    for number in range(STORM_WRITES):
+        if number % 2:
+            stored = await store.user_by_id(newcomers[number].id) is not None
+        else:
+            used = await store.refresh_token(spent[number].token_hash)
+            assert used is not None
+            stored = used.used_at is not None
+            successor = await store.refresh_token(successors[number].token_hash)
+            assert stored == (successor is not None), number
+        if number in acknowledged:
+            assert stored, number

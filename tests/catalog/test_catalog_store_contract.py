@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
+import warnings
+
 from services.catalog.matching import TitleQuery, best_match, search_text
 from services.catalog.model import FilmFilter, FilmOrder, FilmType, Role
-from services.catalog.store import CatalogStore
+from services.catalog.store import CatalogStore, open_store
+from services.kit.config import Settings
 from tests.etl import legacy_catalog as lc
+from tests.reliability.storm import STEPS
 
 
 async def _match(store: CatalogStore, title: str, year: int | None = None) -> str | None:
@@ -104,3 +111,27 @@ async def test_person_has_films_with_roles_and_is_searchable(store: CatalogStore
     found = await store.search_persons("keanu reves", 0, 10)
     assert [p.id for p in found.items] == [lc.REEVES]
     assert await store.get_person(lc.GHOST) is None
+
+
+async def test_reads_cancelled_while_the_store_opens_leave_no_connection_behind(
+    store: CatalogStore, catalog_settings: Settings
+) -> None:
+    # A store opens its connection on first use, inside whichever RPC comes first: that
+    # RPC's deadline may cut the opening at any await. Each round opens a fresh store
+    # and cancels its first read after one more turn of the event loop than the last;
+    # every connection opened must be closed by close(), none left to the collector.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for turns in range(STEPS):
+            fresh = open_store(catalog_settings)
+            read = asyncio.ensure_future(fresh.get_film(lc.MATRIX))
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            read.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await read
+            film = await fresh.get_film(lc.MATRIX)
+            assert film is not None and film.title == "The Matrix"
+            await fresh.close()
+        gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []

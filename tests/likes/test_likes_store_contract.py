@@ -12,10 +12,12 @@ from services.likes.model import EventKind, PageCursor, Rating
 from services.likes.store import LikesStore
 from services.likes.store_mongo import MongoLikesStore
 from tests.likes.stores import BACKENDS, likes_dsn, logged, open_backend
+from tests.reliability.storm import cancellation_storm
 
 ALICE, BOB = "user-alice", "user-bob"
 FILMS = [f"00000000-0000-4000-8000-{n:012d}" for n in range(1, 11)]
 F1, F2, F3 = FILMS[:3]
+STORM_WRITES = 600
 
 
 @pytest.fixture(params=BACKENDS)
@@ -210,3 +212,32 @@ async def test_relay_crash_between_log_and_outbox_pop_logs_each_event_once(
     ]
     assert await survivor.relay_outbox() == 0
     await survivor.close()
+
+
+async def test_cancelled_writes_never_wedge_the_store_or_split_a_change_from_its_event(
+    store: LikesStore,
+) -> None:
+    # Each write is the only change of its own user, so its state and its event are
+    # easy to pair up afterwards: both present or both absent, present if acknowledged.
+    async def write(number: int) -> None:
+        user = f"storm-{number}"
+        if number % 2:
+            await store.exclude(user, F1, number)
+        else:
+            await store.rate(user, F1, Rating.LIKE, number)
+
+    acknowledged = await cancellation_storm(write, count=STORM_WRITES)
+
+    assert (await store.rate(ALICE, F2, Rating.LIKE, 10_000)).changed
+    assert await store.exclude(BOB, F2, 10_001)
+    logged_users = {e.user_id for e in await logged(store)}
+    for number in range(STORM_WRITES):
+        user = f"storm-{number}"
+        if number % 2:
+            stored = bool((await store.list_exclusions(user, None, 1)).items)
+        else:
+            stored = bool((await store.list_ratings(user, None, None, 1)).items)
+        assert stored == (user in logged_users), user
+        if number in acknowledged:
+            assert stored, user
+    assert {ALICE, BOB} <= logged_users

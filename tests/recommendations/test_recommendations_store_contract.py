@@ -11,6 +11,9 @@ from services.auth.store_sql import open_store as open_auth_store
 from services.recommendations.engines import Interaction, Reason, Recommended, Source
 from services.recommendations.model import Change, LikesEvent, StoredList
 from services.recommendations.store import RecommendationStore, open_store
+from tests.reliability.storm import cancellation_storm
+
+STORM_WRITES = 300
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -114,3 +117,34 @@ async def test_cache_entries_expire(store: RecommendationStore) -> None:
     assert await store.cache_get("k", now_us=100) is None
     await store.cache_put("k", "[]", expires_us=200)
     assert await store.cache_get("k", now_us=150) == "[]"
+
+
+async def test_cancelled_writes_never_wedge_the_store_or_fold_without_the_cursor(
+    store: RecommendationStore,
+) -> None:
+    # Each write folds two events of its own user under a cursor of its own: both
+    # interactions and the cursor, or none of them.
+    async def write(number: int) -> None:
+        user = f"storm-{number}"
+        if number % 3 == 0:
+            await store.put_list(StoredList(user, (), number, True))
+            return
+        events = [event(1, user, "liked", Change.LIKED), event(2, user, "other", Change.LIKED)]
+        await store.apply_events(events, f"cursor-{number}")
+
+    acknowledged = await cancellation_storm(write, count=STORM_WRITES)
+
+    await store.apply_events([event(1, "after", "liked", Change.LIKED)], "after")
+    await store.put_list(StoredList("after", (), 1, True))
+    assert (await store.taste("after")).liked == ("liked",)
+    for number in range(STORM_WRITES):
+        user = f"storm-{number}"
+        if number % 3 == 0:
+            stored = await store.get_list(user) is not None
+        else:
+            liked = set((await store.taste(user)).liked)
+            cursor = await store.get_cursor(f"cursor-{number}")
+            assert (liked, cursor) in ((set(), 0), ({"liked", "other"}, 2)), number
+            stored = cursor == 2
+        if number in acknowledged:
+            assert stored, number
