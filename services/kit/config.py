@@ -186,6 +186,9 @@ class Settings(BaseSettings):
     recommendations_max_age_seconds: float = Field(
         6 * 3600.0, gt=0, description="Lists older than this are refreshed by the sweep."
     )
+    recommendations_sweep_batch: int = Field(
+        100, gt=0, description="Stale lists one sweep refreshes, the longest unswept first."
+    )
     recommendations_model_rebuild_seconds: float = Field(
         300.0, gt=0, description="Longest time new likes wait before the models are refitted."
     )

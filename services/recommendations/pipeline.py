@@ -24,14 +24,13 @@ from services.recommendations.engines_state import EngineState
 from services.recommendations.events import EventSource
 from services.recommendations.model import Change, LikesEvent, to_micros
 from services.recommendations.refresher import Refresher
-from services.recommendations.store import RecommendationStore
+from services.recommendations.store import RecommendationStore, StaleList
 
 log = structlog.get_logger(__name__)
 
 CURSOR = "likes-events"
 BATCH = 500
 MAX_WAITS = 5
-SWEEP_BATCH = 100
 VERDICTS = frozenset({Change.LIKED, Change.DISLIKED, Change.CLEARED})
 
 
@@ -52,6 +51,8 @@ class Pipeline:
         self._clock = clock
         self._debounce = settings.recommendations_debounce_seconds
         self._sweep_seconds = settings.recommendations_sweep_seconds
+        self._sweep_batch = settings.recommendations_sweep_batch
+        self._swept_up_to: StaleList | None = None  # the sweep's position, see below
         self._max_age = timedelta(seconds=settings.recommendations_max_age_seconds)
         self._llm_on_events = settings.recommendations_llm_on_events
         self._due: dict[str, tuple[float, float]] = {}  # user -> (first event, refresh at)
@@ -135,15 +136,30 @@ class Pipeline:
         task.add_done_callback(self._tasks.discard)
 
     async def sweep(self) -> None:
-        """Refreshes lists older than the configured age, every ``sweep_seconds``."""
+        """Refreshes a batch of stale lists every ``sweep_seconds``, until cancelled."""
         while True:
             await asyncio.sleep(self._sweep_seconds)
             try:
-                older_than = to_micros(self._clock() - self._max_age)
-                users = await self._store.stale_users(older_than, SWEEP_BATCH)
-                for user_id in users:
-                    await self._refresher.refresh(
-                        user_id, allow_llm=self._llm_on_events, trigger="sweep"
-                    )
+                await self._sweep_batch_of_lists()
             except Exception:
                 log.exception("sweep_failed")
+
+    async def _sweep_batch_of_lists(self) -> None:
+        """The next stale lists in (generated, user) order, from where the last batch ended.
+
+        A list the sweep could not renew (GigaChat's budget or breaker said no, so the
+        old one was kept; or the refresh failed) keeps its old time: picked the oldest
+        first every time, the same few users would be swept again and again. So the
+        sweep moves on through every stale list, and starts over only past the last.
+        """
+        older_than = to_micros(self._clock() - self._max_age)
+        due = await self._store.stale_lists(older_than, self._sweep_batch, self._swept_up_to)
+        if not due and self._swept_up_to is not None:
+            self._swept_up_to = None
+            due = await self._store.stale_lists(older_than, self._sweep_batch)
+        for stale in due:
+            result = await self._refresher.refresh(
+                stale.user_id, allow_llm=self._llm_on_events, trigger="sweep"
+            )
+            self._swept_up_to = stale
+            log.info("list_swept", user_id=stale.user_id, status=result.status.name)

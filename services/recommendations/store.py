@@ -8,10 +8,17 @@ likes log the engines learn from, and GigaChat's cached answers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from services.recommendations.engines import Interaction
 from services.recommendations.model import LikesEvent, StoredList, Taste
+
+
+class StaleList(NamedTuple):
+    """A list due for the sweep; also the sweep's position in the order of such lists."""
+
+    generate_us: int
+    user_id: str
 
 
 class RecommendationStore(Protocol):
@@ -23,8 +30,10 @@ class RecommendationStore(Protocol):
         """Replaces the user's list."""
         ...
 
-    async def stale_users(self, older_than_us: int, limit: int) -> list[str]:
-        """Users whose list was generated before ``older_than_us``, oldest first."""
+    async def stale_lists(
+        self, older_than_us: int, limit: int, after: StaleList | None = None
+    ) -> list[StaleList]:
+        """Lists generated before ``older_than_us``, oldest first, from just ``after`` one."""
         ...
 
     async def apply_events(self, events: Sequence[LikesEvent], cursor: str) -> None:

@@ -25,6 +25,7 @@ from services.recommendations.model import (
     decode_items,
     encode_items,
 )
+from services.recommendations.store import StaleList
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Serializes migrations of replicas starting together on one PostgreSQL database.
@@ -137,15 +138,27 @@ class SqlRecommendationStore:
                 statement.on_conflict_do_update(index_elements=[lists.c.user_id], set_=values)
             )
 
-    async def stale_users(self, older_than_us: int, limit: int) -> list[str]:
+    async def stale_lists(
+        self, older_than_us: int, limit: int, after: StaleList | None = None
+    ) -> list[StaleList]:
         query = (
-            sa.select(lists.c.user_id)
+            sa.select(lists.c.generate_us, lists.c.user_id)
             .where(lists.c.generate_us < older_than_us)
             .order_by(lists.c.generate_us, lists.c.user_id)
             .limit(limit)
         )
+        if after is not None:
+            query = query.where(
+                sa.or_(
+                    lists.c.generate_us > after.generate_us,
+                    sa.and_(
+                        lists.c.generate_us == after.generate_us, lists.c.user_id > after.user_id
+                    ),
+                )
+            )
         async with self._engine.connect() as connection:
-            return list((await connection.execute(query)).scalars())
+            rows = (await connection.execute(query)).all()
+        return [StaleList(row.generate_us, row.user_id) for row in rows]
 
     @completes
     async def apply_events(self, events: Sequence[LikesEvent], cursor: str) -> None:

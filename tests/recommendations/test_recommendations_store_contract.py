@@ -10,7 +10,7 @@ import pytest
 from services.auth.store_sql import open_store as open_auth_store
 from services.recommendations.engines import Interaction, Reason, Recommended, Source
 from services.recommendations.model import Change, LikesEvent, StoredList
-from services.recommendations.store import RecommendationStore, open_store
+from services.recommendations.store import RecommendationStore, StaleList, open_store
 from tests.reliability.storm import cancellation_storm
 
 STORM_WRITES = 300
@@ -71,11 +71,16 @@ async def test_list_round_trips_and_is_replaced(store: RecommendationStore) -> N
     assert await store.get_list("u1") == second
 
 
-async def test_stale_users_are_the_oldest_lists(store: RecommendationStore) -> None:
-    for user, generated in (("a", 30), ("b", 10), ("c", 20)):
+async def test_stale_lists_are_the_oldest_and_page_on_from_a_position(
+    store: RecommendationStore,
+) -> None:
+    for user, generated in (("a", 30), ("b", 10), ("c", 20), ("d", 20)):
         await store.put_list(StoredList(user, (), generated, True))
-    assert await store.stale_users(25, 10) == ["b", "c"]
-    assert await store.stale_users(25, 1) == ["b"]
+    assert await store.stale_lists(25, 10) == [(10, "b"), (20, "c"), (20, "d")]
+    first = await store.stale_lists(25, 2)
+    assert [s.user_id for s in first] == ["b", "c"]
+    assert await store.stale_lists(25, 2, after=first[-1]) == [StaleList(20, "d")]
+    assert await store.stale_lists(25, 2, after=StaleList(20, "d")) == []
 
 
 async def test_events_fold_into_tastes_with_the_cursor(store: RecommendationStore) -> None:

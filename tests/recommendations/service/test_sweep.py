@@ -1,0 +1,61 @@
+"""The periodic sweep refreshes stale lists, and advances even when GigaChat says no."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from tests.fakes.gigachat import FakeGigaChat
+from tests.recommendations.service.conftest import Client, StartStack, gigachat_settings
+from tests.recommendations.service.films import IDS
+
+Connect = Callable[..., Client]
+USERS = 6
+
+
+async def test_sweep_visits_every_stale_user_before_anyone_again_while_gigachat_refuses(
+    start_stack: StartStack, connect: Connect, fake_gigachat: FakeGigaChat
+) -> None:
+    # No GigaChat budget: every swept list is kept as it was, never re-generated.
+    stack = await start_stack(
+        **gigachat_settings(
+            fake_gigachat,
+            llm_calls_per_hour=0,
+            recommendations_llm_on_events=True,
+            recommendations_max_age_seconds=0.01,
+            recommendations_sweep_seconds=0.05,
+            recommendations_sweep_batch=2,
+        )
+    )
+    fans = [connect(stack) for _ in range(USERS)]
+    with structlog.testing.capture_logs() as logged:
+        for fan in fans:
+            await fan.rate(IDS["Heat"])
+            await fan.list_until(lambda r: not r.fallback)
+        ours = {fan.user_id for fan in fans}
+        async with asyncio.timeout(20):
+            after_all = _after_everyone_was_visited(logged, ours)
+            while len(after_all) < 3 * USERS:
+                await asyncio.sleep(0.05)
+                after_all = _after_everyone_was_visited(logged, ours)
+    assert {entry["status"] for entry in logged if entry["event"] == "list_swept"} == {
+        "SKIPPED_BUDGET"
+    }
+    # The sweep cycles through all six: any six visits in a row are six different users.
+    for start in range(len(after_all) - USERS + 1):
+        assert len(set(after_all[start : start + USERS])) == USERS, after_all
+    assert fake_gigachat.calls["chat"] == 0
+
+
+def _after_everyone_was_visited(logged: list[dict[str, Any]], users: set[str]) -> list[str]:
+    """The users swept (in order) since the visit that completed the set ``users``."""
+    visits = [e["user_id"] for e in logged if e["event"] == "list_swept" and e["user_id"] in users]
+    seen: set[str] = set()
+    for number, user in enumerate(visits):
+        seen.add(user)
+        if seen == users:
+            return visits[number + 1 :]
+    return []
