@@ -207,6 +207,12 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Log level.")
     log_format: str = Field("json", pattern="^(json|console)$", description="json or console.")
     shutdown_grace_seconds: float = Field(5.0, ge=0, description="Grace for in-flight RPCs.")
+    worker_restart_max_seconds: float = Field(
+        30.0, gt=0, description="Longest wait before a failed background worker is restarted."
+    )
+    worker_healthy_after_seconds: float = Field(
+        5.0, gt=0, description="A restarted worker counts as up once it ran this long unfailed."
+    )
 
     @model_validator(mode="after")
     def _embedded_defaults(self) -> Settings:

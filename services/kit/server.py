@@ -1,9 +1,18 @@
-"""gRPC server bootstrap: services, health, reflection, interceptors, graceful shutdown."""
+"""gRPC server bootstrap: services, health, reflection, interceptors, graceful shutdown.
+
+Health: each hosted service is SERVING while its essential background workers are up
+(see ``services.kit.workers``) and NOT_SERVING while one is down, so a balancer that
+checks a service stops sending it work it cannot do. The overall status ("") says the
+server itself is up and answering: it stays SERVING while one service is degraded,
+so that in the embedded stack a stalled pipeline does not take auth, catalog and likes
+out with it. Both turn NOT_SERVING on shutdown.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import grpc
 import structlog
@@ -22,6 +31,7 @@ from services.kit.interceptors import (
     MetricsInterceptor,
 )
 from services.kit.tokens import TokenVerifier
+from services.kit.workers import Workers
 
 log = structlog.get_logger(__name__)
 
@@ -33,8 +43,8 @@ class ServiceSpec:
     name: str  # full protobuf name, e.g. "cinema.likes.v1.LikesService"
     register: Callable[[grpc.aio.Server], None]  # adds the servicer to a server
     access: AccessPolicy
-    on_stop: Callable[[], Awaitable[None]] | None = None  # closes stores, stops workers
-    workers: Sequence[Callable[[], Awaitable[None]]] = field(default=())
+    on_stop: Callable[[], Awaitable[None]] | None = None  # closes stores
+    workers: Workers = field(default_factory=Workers)  # supervised; the host starts them
 
 
 class GrpcServer:
@@ -56,6 +66,7 @@ class GrpcServer:
         )
         for service in self._services:
             service.register(self._server)
+            service.workers.listen(partial(self._report, service.name))
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         names = [s.name for s in self._services]
         reflection.enable_server_reflection(
@@ -75,11 +86,15 @@ class GrpcServer:
     async def start(self) -> None:
         await self._server.start()
         for service in self._services:
-            await self._health.set(service.name, health_pb2.HealthCheckResponse.SERVING)
+            await self._report(service.name, service.workers.serving)
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         log.info(
             "grpc_server_started", address=self.address, services=[s.name for s in self._services]
         )
+
+    async def _report(self, name: str, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse
+        await self._health.set(name, status.SERVING if serving else status.NOT_SERVING)
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING, let in-flight RPCs finish within ``grace``, close stores."""

@@ -12,17 +12,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from services.likes.servicer import event_message
 from services.likes.store import AppendSignal, LikesStore
 
-log = structlog.get_logger(__name__)
-
 BATCH = 500
-RETRY_SECONDS = 2.0
 
 
 class KafkaRelay:
@@ -43,19 +38,16 @@ class KafkaRelay:
         self.cursor_name = f"kafka:{topic}"
 
     async def run(self) -> None:
-        """Publishes until cancelled; a Kafka outage is retried, never fatal."""
-        while True:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True
-            )
-            try:
-                await producer.start()
-                await self._publish_forever(producer)
-            except KafkaError:
-                log.exception("likes_kafka_relay_failed", topic=self._topic)
-            finally:
-                await producer.stop()
-            await asyncio.sleep(RETRY_SECONDS)
+        """Publishes until cancelled. A Kafka or store failure ends the run; its
+        supervisor (services.kit.workers) restarts it, resuming after the cursor."""
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True
+        )
+        try:
+            await producer.start()
+            await self._publish_forever(producer)
+        finally:
+            await producer.stop()
 
     async def _publish_forever(self, producer: AIOKafkaProducer) -> None:
         while True:

@@ -2,12 +2,14 @@
 
 GetFilmStats is public (counts, no identities); StreamEvents is internal: only callers
 with the `service` role may read the event log. The workers relay the store's outbox
-into the log (MongoDB) and, with ``CINEMA_EVENTS_URL=kafka://…``, the log to Kafka.
+into the log (MongoDB) and, with ``CINEMA_EVENTS_URL=kafka://…``, the log to Kafka; both
+are essential (while one is down, changes do not reach their readers), so the service
+is NOT_SERVING in health while either is down.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
@@ -15,6 +17,7 @@ from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
 from services.kit.config import Settings, dsn_scheme, kafka_bootstrap
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
+from services.kit.workers import RestartPolicy, Workers
 from services.likes.films import FilmDirectory
 from services.likes.kafka_relay import KafkaRelay
 from services.likes.servicer import LikesServicer
@@ -44,9 +47,8 @@ def create_with(
         settings.likes_missing_film_cache_seconds,
     )
     servicer = LikesServicer(store, films, clock, settings.likes_poll_seconds)
-    workers: list[Callable[[], Awaitable[None]]] = [
-        partial(store.run_outbox_relay, settings.likes_poll_seconds)
-    ]
+    workers = Workers("likes", RestartPolicy.configured(settings))
+    workers.add("outbox-relay", partial(store.run_outbox_relay, settings.likes_poll_seconds))
     if settings.events_url:
         if dsn_scheme(settings.events_url) != "kafka":
             raise ValueError("CINEMA_EVENTS_URL: only kafka://host:port is supported")
@@ -57,7 +59,7 @@ def create_with(
             settings.likes_poll_seconds,
             settings.likes_relay_lease_seconds,
         )
-        workers.append(relay.run)
+        workers.add("kafka-relay", relay.run)
 
     async def close() -> None:
         await films.close()

@@ -26,10 +26,9 @@ import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-import structlog
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
 from services.likes.model import (
     Event,
@@ -44,8 +43,6 @@ from services.likes.model import (
     rated_kind,
 )
 from services.likes.store import AppendSignal
-
-log = structlog.get_logger(__name__)
 
 Doc = dict[str, Any]
 #: What a (user, film) state is made of; None when unset.
@@ -300,12 +297,10 @@ class MongoLikesStore:
         )
 
     async def run_outbox_relay(self, poll_seconds: float) -> None:
+        # A failure ends the run: its supervisor (services.kit.workers) restarts it.
         while True:
             written = self._outbox_written.snapshot()
-            try:
-                await self.relay_outbox()
-            except PyMongoError:
-                log.exception("likes_outbox_relay_failed")
+            await self.relay_outbox()
             await AppendSignal.wait(written, poll_seconds)
 
     async def acquire_lease(self, name: str, owner: str, seconds: float) -> bool:

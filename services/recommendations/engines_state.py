@@ -14,7 +14,6 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping
 
-import grpc
 import structlog
 
 from cinema.catalog.v1 import catalog_pb2
@@ -29,7 +28,6 @@ from services.recommendations.store import RecommendationStore
 
 log = structlog.get_logger(__name__)
 
-RETRY_SECONDS = 1.0
 WAKE_SECONDS = 1.0
 
 
@@ -60,6 +58,7 @@ class EngineState:
         self._ready = asyncio.Event()
         self._changed = asyncio.Event()
         self._pending = 0
+        self._catalog_at = self._fitted_at = -float("inf")  # when they were last fitted
         self.recommender: Recommender | None = None
         self.snapshot = CatalogSnapshot((), {})
 
@@ -81,28 +80,23 @@ class EngineState:
             self._changed.set()
 
     async def run(self) -> None:
-        """Fits at start, then refits as the catalog and the likes change, until cancelled."""
-        catalog_at = fitted_at = -float("inf")
+        """Fits at start, then refits as the catalog and the likes change, until cancelled.
+
+        A failed fit (the catalog or the store unreachable) ends the run; its supervisor
+        (``services.kit.workers``) runs it again after a backoff, and RPCs keep answering
+        from the engines fitted last meanwhile.
+        """
         while True:
             now = self._clock()
-            try:
-                if now - catalog_at >= self._catalog_seconds or not self.snapshot.films:
-                    await self._fit_catalog()
-                    catalog_at = fitted_at = now
-                elif self._pending and (
-                    self._pending >= self._rebuild_interactions
-                    or now - fitted_at >= self._rebuild_seconds
-                ):
-                    await self._refit()
-                    fitted_at = now
-            except grpc.aio.AioRpcError as error:
-                log.warning("recommender_fit_postponed", code=error.code().name)
-                await asyncio.sleep(RETRY_SECONDS)
-                continue
-            except Exception:
-                log.exception("recommender_fit_failed")
-                await asyncio.sleep(RETRY_SECONDS)
-                continue
+            if now - self._catalog_at >= self._catalog_seconds or not self.snapshot.films:
+                await self._fit_catalog()
+                self._catalog_at = self._fitted_at = now
+            elif self._pending and (
+                self._pending >= self._rebuild_interactions
+                or now - self._fitted_at >= self._rebuild_seconds
+            ):
+                await self._refit()
+                self._fitted_at = now
             self._changed.clear()
             try:
                 async with asyncio.timeout(WAKE_SECONDS):

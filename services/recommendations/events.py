@@ -1,33 +1,28 @@
 """Where the pipeline reads likes events from: one small interface.
 
 ``LikesStreamSource`` follows likes.StreamEvents (the embedded default and any
-deployment without Kafka) with a ``service`` token, resuming after the last sequence
-it delivered whenever the stream breaks; the store's cursor is its acknowledgement.
+deployment without Kafka) with a ``service`` token; the store's cursor is its
+acknowledgement. A source does not retry on its own: when the stream breaks, the error
+ends the pipeline's run, and its supervisor (``services.kit.workers``) restarts it from
+the cursor after a backoff, counting the restart and telling health meanwhile.
 ``KafkaEventSource`` (``events_kafka``) is the production variant, a consumer group that
 commits its offsets once ``applied`` says the events are in the store.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
-
-import grpc
-import structlog
 
 from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
 from services.kit import clients
 from services.recommendations.model import Change, LikesEvent
 
-log = structlog.get_logger(__name__)
-
-RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
-
 
 class EventSource(Protocol):
     def events(self, after_sequence: int) -> AsyncIterator[LikesEvent]:
-        """The log's events after ``after_sequence``, in order, following new ones forever."""
+        """The log's events after ``after_sequence``, in order, following new ones forever;
+        raises when the source breaks (the pipeline's supervisor starts it again)."""
         ...
 
     async def applied(self, events: Sequence[LikesEvent]) -> None:
@@ -56,26 +51,14 @@ class LikesStreamSource:
         self._channel = clients.LazyChannel(target, token)
 
     async def events(self, after_sequence: int) -> AsyncIterator[LikesEvent]:
-        after = after_sequence
-        failures = 0
-        while True:
-            stub = likes_pb2_grpc.LikesServiceStub(self._channel.get())
-            try:
-                async for response in stub.StreamEvents(
-                    likes_pb2.StreamEventsRequest(after_sequence=after)
-                ):
-                    failures = 0
-                    after = response.event.sequence
-                    event = likes_event(response.event)
-                    if event is not None:
-                        yield event
-            except grpc.aio.AioRpcError as error:
-                delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
-                failures += 1
-                log.warning(
-                    "likes_stream_broken", code=error.code().name, after=after, retry_in=delay
-                )
-                await asyncio.sleep(delay)
+        stub = likes_pb2_grpc.LikesServiceStub(self._channel.get())
+        request = likes_pb2.StreamEventsRequest(after_sequence=after_sequence)
+        async for response in stub.StreamEvents(request):
+            event = likes_event(response.event)
+            if event is not None:
+                yield event
+        # The log is followed forever: a stream that ends was cut (likes stopping).
+        raise ConnectionError("likes.StreamEvents ended")
 
     async def applied(self, events: Sequence[LikesEvent]) -> None:
         """Nothing to acknowledge: a restart resumes from the store's cursor."""

@@ -36,7 +36,7 @@ from aiokafka.errors import KafkaError
 from google.protobuf.message import DecodeError
 
 from cinema.likes.v1 import likes_pb2
-from services.recommendations.events import RETRY_SECONDS, likes_event
+from services.recommendations.events import likes_event
 from services.recommendations.model import LikesEvent
 
 log = structlog.get_logger(__name__)
@@ -77,44 +77,32 @@ class KafkaEventSource:
         self._commit_lock = asyncio.Lock()
 
     async def events(self, after_sequence: int) -> AsyncIterator[LikesEvent]:
-        failures = 0
-        while True:
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap,
-                group_id=self._group_id,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-            )
-            consumer.subscribe([self._topic], listener=self)
-            try:
-                await consumer.start()
-                self._consumer = consumer
-                failures = 0
-                while True:
-                    fetched = await consumer.getmany(
-                        timeout_ms=FETCH_WAIT_MS, max_records=FETCH_RECORDS
-                    )
-                    for partition, records in fetched.items():
-                        for record in records:
-                            if partition not in self._partitions:
-                                break  # revoked while the pipeline took the earlier ones
-                            event = self._accept(partition, record)
-                            if event is not None:
-                                yield event
-                    await self._commit(fetched)  # moves past skipped copies
-            except KafkaError as error:
-                delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
-                failures += 1
-                log.warning(
-                    "likes_kafka_consumer_broken",
-                    topic=self._topic,
-                    error=repr(error),
-                    retry_in=delay,
+        """Joins the group and follows the topic; a KafkaError leaves the group (committing
+        what was applied) and ends the pipeline's run, which its supervisor restarts."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        consumer.subscribe([self._topic], listener=self)
+        try:
+            await consumer.start()
+            self._consumer = consumer
+            while True:
+                fetched = await consumer.getmany(
+                    timeout_ms=FETCH_WAIT_MS, max_records=FETCH_RECORDS
                 )
-                await self._stop(consumer)
-                await asyncio.sleep(delay)
-            finally:
-                await self._stop(consumer)
+                for partition, records in fetched.items():
+                    for record in records:
+                        if partition not in self._partitions:
+                            break  # revoked while the pipeline took the earlier ones
+                        event = self._accept(partition, record)
+                        if event is not None:
+                            yield event
+                await self._commit(fetched)  # moves past skipped copies
+        finally:
+            await self._stop(consumer)
 
     def _accept(self, partition: TopicPartition, record: ConsumerRecord) -> LikesEvent | None:
         """The record's event for the pipeline, or None for a copy, a newer kind or garbage."""

@@ -60,28 +60,40 @@ class Pipeline:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        """Consumes the likes log until cancelled."""
-        queue: asyncio.Queue[LikesEvent] = asyncio.Queue(maxsize=BATCH * 4)
+        """Consumes the likes log until cancelled; raises when the source or the store fails.
+
+        Its supervisor (``services.kit.workers``) then runs it again, from the stored
+        cursor. Refreshes already scheduled outlive such a failure: only a cancellation
+        (the service stopping) cancels them.
+        """
         after = await self._store.get_cursor(CURSOR)
         log.info("pipeline_started", after_sequence=after)
-        reader = asyncio.create_task(self._read(after, queue))
+        queue: asyncio.Queue[LikesEvent] = asyncio.Queue(maxsize=BATCH * 4)
         try:
-            while True:
-                batch = [await queue.get()]
-                while len(batch) < BATCH and not queue.empty():
-                    batch.append(queue.get_nowait())
-                await self._fold(batch)
-        finally:
-            reader.cancel()
-            for task in [*self._timers.values(), *self._tasks]:
-                task.cancel()
-            await asyncio.gather(
-                reader, *self._timers.values(), *self._tasks, return_exceptions=True
-            )
+            # Either task failing cancels the other and ends the run.
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._read(after, queue))
+                group.create_task(self._fold_from(queue))
+        except asyncio.CancelledError:
+            await self._cancel_refreshes()
+            raise
 
     async def _read(self, after: int, queue: asyncio.Queue[LikesEvent]) -> None:
         async for event in self._source.events(after):
             await queue.put(event)
+
+    async def _fold_from(self, queue: asyncio.Queue[LikesEvent]) -> None:
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
+            await self._fold(batch)
+
+    async def _cancel_refreshes(self) -> None:
+        pending = [*self._timers.values(), *self._tasks]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _fold(self, batch: list[LikesEvent]) -> None:
         await self._store.apply_events(batch, CURSOR)
@@ -136,13 +148,11 @@ class Pipeline:
         task.add_done_callback(self._tasks.discard)
 
     async def sweep(self) -> None:
-        """Refreshes a batch of stale lists every ``sweep_seconds``, until cancelled."""
+        """Refreshes a batch of stale lists every ``sweep_seconds``, until cancelled; a
+        failure ends the run (its supervisor restarts it, and it carries on in order)."""
         while True:
             await asyncio.sleep(self._sweep_seconds)
-            try:
-                await self._sweep_batch_of_lists()
-            except Exception:
-                log.exception("sweep_failed")
+            await self._sweep_batch_of_lists()
 
     async def _sweep_batch_of_lists(self) -> None:
         """The next stale lists in (generated, user) order, from where the last batch ended.

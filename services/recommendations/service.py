@@ -2,15 +2,20 @@
 
 GetSimilarFilms is public (the film page); StreamRefreshes is internal: it drives
 paid GigaChat calls for any user. The workers fit the engines, follow the likes log
-(debounced refreshes) and sweep stale lists.
+(debounced refreshes) and sweep stale lists. The pipeline is essential: while it cannot
+follow the log (no credential, likes or the store failing), lists stop following likes,
+and health says NOT_SERVING. Refits and the sweep only let lists age: not essential.
 """
 
 from __future__ import annotations
+
+import structlog
 
 from cinema.recommendations.v1 import recommendations_pb2, recommendations_pb2_grpc
 from services.kit.config import Settings, kafka_bootstrap
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
+from services.kit.workers import RestartPolicy, Workers
 from services.recommendations.catalog import CatalogClient
 from services.recommendations.credentials import ServiceToken
 from services.recommendations.engines_state import EngineState
@@ -23,6 +28,8 @@ from services.recommendations.servicer import RecommendationServicer, RefreshLim
 from services.recommendations.store import open_store
 from services.recommendations.watchers import ListWatchers
 from services.runtime import Runtime
+
+log = structlog.get_logger(__name__)
 
 NAME = recommendations_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name
 
@@ -59,6 +66,7 @@ async def open_service(runtime: Runtime) -> ServiceSpec:
     llm = create_llm_source(settings, catalog, cache=StoreLlmCache(store, clock))
     watchers = ListWatchers()
     refresher = Refresher(store, engines, llm, watchers, settings, clock)
+    warn_without_service_token(settings, service_token)
     source = event_source(settings, service_token)
     pipeline = Pipeline(store, source, refresher, engines, settings, clock)
     servicer = RecommendationServicer(
@@ -84,5 +92,25 @@ async def open_service(runtime: Runtime) -> ServiceSpec:
         ),
         access=ACCESS,
         on_stop=close,
-        workers=(engines.run, pipeline.run, pipeline.sweep),
+        workers=workers(settings, engines, pipeline),
+    )
+
+
+def workers(settings: Settings, engines: EngineState, pipeline: Pipeline) -> Workers:
+    supervised = Workers("recommendations", RestartPolicy.configured(settings))
+    supervised.add("pipeline", pipeline.run)
+    supervised.add("engines", engines.run, essential=False)
+    supervised.add("sweep", pipeline.sweep, essential=False)
+    return supervised
+
+
+def warn_without_service_token(settings: Settings, service_token: ServiceToken) -> None:
+    """Says loudly at start-up that the pipeline will not get past likes' authentication."""
+    if settings.events_url or service_token() is not None:
+        return
+    log.warning(
+        "pipeline_without_service_token",
+        consequence="the pipeline cannot read likes.StreamEvents (UNAUTHENTICATED): lists"
+        " never follow likes, and health reports this service NOT_SERVING",
+        fix="set CINEMA_SERVICE_TOKEN (cinema auth issue-service-token --name recommendations)",
     )

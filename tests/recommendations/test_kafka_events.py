@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
+from prometheus_client import REGISTRY
 
 from cinema.likes.v1 import likes_pb2
 from etl.pipeline import run_import
 from services.kit import clients
+from services.kit.workers import RestartPolicy, Workers
 from services.recommendations.events_kafka import KafkaEventSource
 from services.recommendations.model import LikesEvent, Taste
 from services.recommendations.store import open_store
@@ -229,9 +231,18 @@ async def test_recommender_waits_out_a_kafka_outage_and_stops_cleanly() -> None:
         async for event in source.events(0):
             received.append(event)
 
-    reader = asyncio.create_task(follow())
+    # As the service runs its pipeline: supervised, restarted with backoff when it fails.
+    workers = Workers("kafka-outage-test", RestartPolicy(max_delay_seconds=0.2))
+    workers.add("pipeline", follow)
+    (supervised,) = workers
+    reader = asyncio.create_task(supervised())
     await asyncio.sleep(1.5)  # several failed connects, retried with backoff
     assert not reader.done()
+    assert not workers.serving
+    restarts = REGISTRY.get_sample_value(
+        "cinema_worker_restarts_total", {"worker": "kafka-outage-test.pipeline"}
+    )
+    assert restarts is not None and restarts >= 1
     reader.cancel()
     with pytest.raises(asyncio.CancelledError):
         await reader
