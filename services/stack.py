@@ -51,16 +51,6 @@ async def _close(specs: list[ServiceSpec]) -> None:
             await spec.on_stop()
 
 
-async def _supervised(service: str, worker: Callable[[], Awaitable[None]]) -> None:
-    """Runs a background worker; a crash is logged, not lost in an unawaited task."""
-    try:
-        await worker()
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("worker_failed", service=service)
-
-
 class Stack:
     """A set of services on one gRPC port, optionally with the gateway; start, then stop."""
 
@@ -123,11 +113,8 @@ class Stack:
         if settings.grpc_port == 0:
             self._point_targets_at(self.grpc_address)
         await self._grpc.start()
-        self._workers = [
-            asyncio.create_task(_supervised(spec.name, worker))
-            for spec in specs
-            for worker in spec.workers
-        ]
+        # Supervised workers restart themselves and never raise (services.kit.workers).
+        self._workers = [asyncio.create_task(worker()) for spec in specs for worker in spec.workers]
 
     def _point_targets_at(self, address: str) -> None:
         for name in SERVICES:
