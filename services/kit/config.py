@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     http_host: str = Field("127.0.0.1", description="Interface the REST gateway binds.")
     http_port: int = Field(8000, ge=0, le=65535, description="REST gateway port.")
     metrics_port: int = Field(
-        0, ge=0, le=65535, description="Prometheus port for `cinema serve` (0: no listener)."
+        0, ge=0, le=65535, description="Prometheus port of `cinema up`, `cinema serve` (0: none)."
     )
 
     auth_dsn: str = Field("", description="Auth store; default sqlite under data_dir.")
