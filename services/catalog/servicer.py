@@ -18,7 +18,7 @@ from services.catalog.messages import (
     too_long,
 )
 from services.catalog.model import FilmFilter
-from services.catalog.store import CatalogStore
+from services.catalog.store import KEYSET_ORDERS, CatalogStore
 from services.catalog.text import words
 from services.kit.errors import InvalidArgument, NotFound
 from services.kit.validation import page_size, required_uuid, required_uuids
@@ -123,11 +123,22 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         )
         order = convert.ORDERS[request.order_by]
         key = (order, film_filter)
-        offset = paging.decode_token(request.page_token, *key)
-        page = await self._store.list_films(order, film_filter, offset, limit)
+        if order not in KEYSET_ORDERS:
+            offset = paging.decode_token(request.page_token, *key)
+            page = await self._store.list_films(order, film_filter, offset, limit)
+            return catalog_pb2.ListFilmsResponse(
+                films=[convert.summary_message(f) for f in page.items],
+                next_page_token=paging.next_token(offset, len(page.items), page.total, *key),
+                total_size=page.total,
+            )
+        after = paging.decode_after(request.page_token, order, *key)
+        # One film more than the page tells whether there is a next one.
+        page = await self._store.list_films(order, film_filter, 0, limit + 1, after)
+        films = page.items[:limit]
+        more = len(page.items) > limit
         return catalog_pb2.ListFilmsResponse(
-            films=[convert.summary_message(f) for f in page.items],
-            next_page_token=paging.next_token(offset, len(page.items), page.total, *key),
+            films=[convert.summary_message(f) for f in films],
+            next_page_token=paging.after_token(order, films[-1], *key) if more else "",
             total_size=page.total,
         )
 

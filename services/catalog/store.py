@@ -7,6 +7,7 @@ the Elasticsearch index that the ETL feeds from PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from services.catalog.model import (
@@ -20,6 +21,25 @@ from services.catalog.model import (
 )
 from services.kit.config import Settings, dsn_scheme
 
+#: Orders listed by keyset (after the last film's sort key, never by an offset), so the
+#: whole catalog can be paged through at the same cost per page. Their keys are numbers,
+#: small enough for a page token; titles are not, and their orders keep offsets.
+KEYSET_ORDERS: dict[FilmOrder, str] = {
+    FilmOrder.RATING_DESC: "rating",
+    FilmOrder.RATING_ASC: "rating",
+    FilmOrder.YEAR_DESC: "year",
+    FilmOrder.YEAR_ASC: "year",
+}
+
+
+@dataclass(frozen=True)
+class After:
+    """A place in a keyset order: past the film ``film_id`` whose sort key is ``key``
+    (None: unknown, and such films come last)."""
+
+    key: float | int | None
+    film_id: str
+
 
 class CatalogStore(Protocol):
     """Reads of films, genres and persons, and full-text search over them."""
@@ -31,8 +51,15 @@ class CatalogStore(Protocol):
         ...
 
     async def list_films(
-        self, order: FilmOrder, film_filter: FilmFilter, offset: int, limit: int
-    ) -> Page[FilmSummary]: ...
+        self,
+        order: FilmOrder,
+        film_filter: FilmFilter,
+        offset: int,
+        limit: int,
+        after: After | None = None,
+    ) -> Page[FilmSummary]:
+        """Films in ``order`` from ``offset``, or past ``after`` (a keyset order only)."""
+        ...
 
     async def search_films(self, query: str, offset: int, limit: int) -> Page[FilmSummary]:
         """Best match first: title above people above description, typos tolerated."""

@@ -26,6 +26,7 @@ from services.catalog.model import (
     Page,
     Person,
 )
+from services.catalog.store import After
 
 _SORTS: dict[FilmOrder, list[dict[str, Any]]] = {
     FilmOrder.RATING_DESC: [{"rating": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
@@ -34,6 +35,14 @@ _SORTS: dict[FilmOrder, list[dict[str, Any]]] = {
     FilmOrder.YEAR_ASC: [{"year": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
     FilmOrder.TITLE_ASC: [{"title.sort": "asc"}, {"id": "asc"}],
     FilmOrder.TITLE_DESC: [{"title.sort": "desc"}, {"id": "desc"}],
+}
+# What Elasticsearch sorts a film without the key by (they come last): search_after
+# names that value to continue past such a film.
+_MISSING_KEY: dict[FilmOrder, float | int | str] = {
+    FilmOrder.RATING_DESC: "-Infinity",
+    FilmOrder.RATING_ASC: "Infinity",
+    FilmOrder.YEAR_DESC: -(2**31),
+    FilmOrder.YEAR_ASC: 2**31 - 1,
 }
 _SUMMARY_FIELDS = ["id", "title", "year", "rating", "genres.name", "type"]
 _TITLE_FIELDS = ["title", "title.en", "title.ru"]
@@ -100,14 +109,22 @@ class ElasticCatalogStore:
         )
 
     async def list_films(
-        self, order: FilmOrder, film_filter: FilmFilter, offset: int, limit: int
+        self,
+        order: FilmOrder,
+        film_filter: FilmFilter,
+        offset: int,
+        limit: int,
+        after: After | None = None,
     ) -> Page[FilmSummary]:
         filters: list[dict[str, Any]] = []
         if film_filter.genre_id:
             filters.append({"term": {"genres.id": film_filter.genre_id}})
         if film_filter.type:
             filters.append({"term": {"type": str(film_filter.type)}})
-        body = {"query": {"bool": {"filter": filters}}, "sort": _SORTS[order]}
+        body: dict[str, Any] = {"query": {"bool": {"filter": filters}}, "sort": _SORTS[order]}
+        if after is not None:
+            key = _MISSING_KEY[order] if after.key is None else after.key
+            body["search_after"] = [key, after.film_id]
         return await self._summaries(body, offset, limit)
 
     async def search_films(self, query: str, offset: int, limit: int) -> Page[FilmSummary]:

@@ -25,6 +25,7 @@ from services.catalog.model import (
     PersonRef,
     Role,
 )
+from services.catalog.store import KEYSET_ORDERS, After
 from services.catalog.text import words
 from services.kit.cancellation import run_to_completion
 
@@ -36,6 +37,7 @@ _ORDER_SQL = {
     FilmOrder.TITLE_ASC: "f.sort_title ASC, f.id",
     FilmOrder.TITLE_DESC: "f.sort_title DESC, f.id DESC",
 }
+_DESCENDING = {FilmOrder.RATING_DESC, FilmOrder.YEAR_DESC}
 # bm25() weights per column of film_fts: film_id, title, people, description.
 _FILM_RANK = "bm25(film_fts, 0.0, 10.0, 3.0, 1.0)"
 # Search order: relevance, lifted by the film's rating (bm25 is negative: lower is
@@ -55,6 +57,18 @@ def _date(text: str | None) -> PartialDate | None:
 
 def _marks(count: int) -> str:
     return ",".join("?" * count)
+
+
+def _past(order: FilmOrder, after: After) -> tuple[str, list[Any]]:
+    """The films that come after ``after`` in a keyset order (unknown keys last, ties by id)."""
+    column = f"f.{KEYSET_ORDERS[order]}"
+    if after.key is None:
+        return f"({column} IS NULL AND f.id > ?)", [after.film_id]
+    beyond = "<" if order in _DESCENDING else ">"
+    return (
+        f"({column} {beyond} ? OR ({column} = ? AND f.id > ?) OR {column} IS NULL)",
+        [after.key, after.key, after.film_id],
+    )
 
 
 class SqliteCatalogStore:
@@ -164,7 +178,12 @@ class SqliteCatalogStore:
         return [by_id[i] for i in film_ids if i in by_id]
 
     async def list_films(
-        self, order: FilmOrder, film_filter: FilmFilter, offset: int, limit: int
+        self,
+        order: FilmOrder,
+        film_filter: FilmFilter,
+        offset: int,
+        limit: int,
+        after: After | None = None,
     ) -> Page[FilmSummary]:
         conditions, params = ["1"], list[Any]()
         if film_filter.genre_id:
@@ -178,6 +197,9 @@ class SqliteCatalogStore:
             params.append(str(film_filter.type))
         where = " AND ".join(conditions)
         [(total,)] = await self._all(f"SELECT count(*) FROM film_work f WHERE {where}", params)
+        if after is not None:
+            past, past_params = _past(order, after)
+            where, params = f"{where} AND {past}", [*params, *past_params]
         rows = await self._all(
             f"SELECT f.id FROM film_work f WHERE {where} ORDER BY {_ORDER_SQL[order]}"
             " LIMIT ? OFFSET ?",

@@ -84,14 +84,17 @@ class CatalogClient:
         return catalog_pb2_grpc.CatalogServiceStub(self._channel.get())
 
     async def snapshot(self) -> CatalogSnapshot:
-        """All films: ids page by page from ListFilms, then their details in batches."""
+        """All films: ids page by page from ListFilms, then their details in batches.
+
+        By rating, an order ListFilms pages by keyset: no depth cap, so no film is missed
+        however large the catalog."""
         ids: list[str] = []
         token = ""
         while True:
-            page = await self._stub().ListFilms(
-                catalog_pb2.ListFilmsRequest(page_size=LIST_PAGE, page_token=token),
-                timeout=TIMEOUT_SECONDS,
+            request = catalog_pb2.ListFilmsRequest(
+                page_size=LIST_PAGE, page_token=token, order_by=catalog_pb2.FILM_ORDER_RATING_DESC
             )
+            page = await self._stub().ListFilms(request, timeout=TIMEOUT_SECONDS)
             ids += [film.id for film in page.films]
             token = page.next_page_token
             if not token:

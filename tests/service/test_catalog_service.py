@@ -48,6 +48,18 @@ async def test_film_list_sorts_filters_and_pages(http: httpx.AsyncClient) -> Non
     assert [f["title"] for f in drama.json()["films"]] == ["Amélie", "Heat"]
 
 
+async def test_film_list_token_replayed_with_other_filters_is_invalid_argument(
+    http: httpx.AsyncClient,
+) -> None:
+    first = (await http.get("/v1/films", params={"page_size": 2})).json()
+    for other in ({"type": "FILM_TYPE_TV_SHOW"}, {"order_by": "FILM_ORDER_YEAR_DESC"}):
+        replayed = await http.get(
+            "/v1/films", params={"page_size": 2, "page_token": first["nextPageToken"], **other}
+        )
+        assert replayed.status_code == 422, other
+        assert "page_token" in replayed.text, other
+
+
 async def test_search_film_detail_genres_and_persons(http: httpx.AsyncClient) -> None:
     found = (await http.get("/v1/films:search", params={"query": "matirx"})).json()
     assert found["films"][0]["id"] in {lc.MATRIX, lc.MATRIX_RELOADED}
