@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import grpc
 
+from cinema.catalog.v1 import catalog_pb2
 from cinema.recommendations.v1 import recommendations_pb2 as pb
 from cinema.recommendations.v1 import recommendations_pb2_grpc
 from services.kit.context import caller, current_caller
@@ -18,13 +20,67 @@ from services.kit.validation import page_size, required_uuid
 from services.recommendations import convert
 from services.recommendations.catalog import CatalogClient
 from services.recommendations.engines_state import EngineState
-from services.recommendations.model import StoredList, visible_items
+from services.recommendations.model import StoredList, Taste, visible_items
 from services.recommendations.refresher import Refresher, RefreshResult, RefreshStatus
 from services.recommendations.store import RecommendationStore
 from services.recommendations.watchers import ListWatchers
 
 WATCH_RECHECK_SECONDS = 5.0  # lists stored by other replicas are seen at least this often
 MAX_STREAM_PENDING = 1000  # StreamRefreshes: unanswered requests before reading pauses
+ANSWERS_KEPT = 10_000  # GetMyRecommendations answers kept, one per (user, page asked for)
+
+
+class AnswerCache:
+    """The GetMyRecommendations answer last built for a (user, offset, size), kept for as
+    long as the list, the user's taste and the film summaries it was built from are.
+
+    A warm main page is asked for far more often than its list changes; building it
+    filters, converts and copies up to 100 films into protobuf each time.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._answers: OrderedDict[
+            tuple[str, int, int],
+            tuple[
+                StoredList,
+                Taste,
+                Mapping[str, catalog_pb2.FilmSummary],
+                pb.GetMyRecommendationsResponse,
+            ],
+        ] = OrderedDict()
+
+    def get(
+        self,
+        key: tuple[str, int, int],
+        stored: StoredList,
+        taste: Taste,
+        summaries: Mapping[str, catalog_pb2.FilmSummary],
+    ) -> pb.GetMyRecommendationsResponse | None:
+        found = self._answers.get(key)
+        if found is None or found[2] is not summaries:
+            return None
+        # Identity first: the embedded store hands out the same objects until it reads again.
+        if found[0] is stored and found[1] is taste:
+            self._answers.move_to_end(key)
+            return found[3]
+        if found[0] != stored or found[1] != taste:
+            return None
+        self.put(key, stored, taste, summaries, found[3])  # same values: compare refs next time
+        return found[3]
+
+    def put(
+        self,
+        key: tuple[str, int, int],
+        stored: StoredList,
+        taste: Taste,
+        summaries: Mapping[str, catalog_pb2.FilmSummary],
+        answer: pb.GetMyRecommendationsResponse,
+    ) -> None:
+        self._answers[key] = (stored, taste, summaries, answer)
+        self._answers.move_to_end(key)
+        if len(self._answers) > self._size:
+            self._answers.popitem(last=False)
 
 
 class RefreshLimiter:
@@ -65,6 +121,7 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
         self._watchers = watchers
         self._catalog = catalog
         self._limiter = limiter
+        self._answers = AnswerCache(ANSWERS_KEPT)
 
     async def _current(self, user_id: str) -> StoredList:
         """The stored list; a user's first one is made on the spot."""
@@ -78,11 +135,22 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
     async def _page(
         self, user_id: str, stored: StoredList, size: int, offset: int
     ) -> tuple[list[pb.Recommendation], str]:
-        visible = visible_items(stored, await self._store.taste(user_id))
+        taste = await self._store.taste(user_id)
+        return self._build_page(stored, taste, self._engines.summaries(), size, offset)
+
+    @staticmethod
+    def _build_page(
+        stored: StoredList,
+        taste: Taste,
+        summaries: Mapping[str, catalog_pb2.FilmSummary],
+        size: int,
+        offset: int,
+    ) -> tuple[list[pb.Recommendation], str]:
+        visible = visible_items(stored, taste)
         page = visible[offset : offset + size]
         following = offset + size
         token = convert.encode_page_token(stored.generate_us, following)
-        items = convert.recommendations(page, self._engines.summaries())
+        items = convert.recommendations(page, summaries)
         return items, token if following < len(visible) else ""
 
     async def GetMyRecommendations(
@@ -92,13 +160,20 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
         user_id = caller().user_id
         stored = await self._current(user_id)
         offset = convert.decode_page_token(request.page_token, stored.generate_us)
-        items, token = await self._page(user_id, stored, size, offset)
-        return pb.GetMyRecommendationsResponse(
-            items=items,
-            generate_time=convert.timestamp(stored.generate_us),
-            fallback=stored.fallback,
-            next_page_token=token,
-        )
+        taste = await self._store.taste(user_id)
+        summaries = self._engines.summaries()
+        key = (user_id, offset, size)
+        answer = self._answers.get(key, stored, taste, summaries)
+        if answer is None:
+            items, token = self._build_page(stored, taste, summaries, size, offset)
+            answer = pb.GetMyRecommendationsResponse(
+                items=items,
+                generate_time=convert.timestamp(stored.generate_us),
+                fallback=stored.fallback,
+                next_page_token=token,
+            )
+            self._answers.put(key, stored, taste, summaries, answer)
+        return answer
 
     async def GetSimilarFilms(
         self, request: pb.GetSimilarFilmsRequest, context: grpc.aio.ServicerContext

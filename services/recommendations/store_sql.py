@@ -6,9 +6,11 @@ opens (the tables below describe it for queries; a change to them needs a migrat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -70,6 +72,65 @@ llm_cache = sa.Table(
     sa.Column("expires_us", MICROS, nullable=False),
 )
 
+#: Users whose list and taste are kept in memory (a few KB each).
+MEMO_USERS = 10_000
+#: How late a write by another process to the same SQLite file may be seen.
+MEMO_TRUST_SECONDS = 1.0
+
+V = TypeVar("V")
+
+
+class Memo(Generic[V]):
+    """Per-user values read from the store, dropped whenever this process writes them.
+
+    A read memoizes only if no write of that user started or was running meanwhile, so
+    a read racing a write never keeps the older row. Writes of other processes (none in
+    the embedded stack, which alone opens its file) are seen within ``trust_seconds``.
+    """
+
+    def __init__(
+        self, size: int, trust_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._values: OrderedDict[str, tuple[float, V]] = OrderedDict()
+        self._size, self._trust, self._clock = size, trust_seconds, clock
+        self._writes: dict[str, int] = {}  # writes running per user
+        self._generation = 0  # bumped when any write starts or ends
+
+    async def get(self, user_id: str, read: Callable[[], Awaitable[V]]) -> V:
+        found = self._values.get(user_id)
+        if found is not None and self._clock() - found[0] < self._trust:
+            self._values.move_to_end(user_id)
+            return found[1]
+        generation, started = self._generation, self._clock()
+        value = await read()
+        trusted = self._trust > 0 and generation == self._generation
+        if trusted and user_id not in self._writes:
+            self._values[user_id] = (started, value)
+            self._values.move_to_end(user_id)
+            if len(self._values) > self._size:
+                self._values.popitem(last=False)
+        return value
+
+    async def writing(self, users: Iterable[str], write: Awaitable[None]) -> None:
+        """``await write``, forgetting ``users`` before it starts and after it ends."""
+        users = set(users)
+        self._changing(users, +1)
+        try:
+            await write  # a @completes write: ends only when the commit or rollback has
+        finally:
+            self._changing(users, -1)
+
+    def _changing(self, users: set[str], step: int) -> None:
+        self._generation += 1
+        for user_id in users:
+            self._values.pop(user_id, None)
+            count = self._writes.get(user_id, 0) + step
+            if count:
+                self._writes[user_id] = count
+            else:
+                self._writes.pop(user_id, None)
+
+
 _VALUES = {Change.LIKED: 1, Change.DISLIKED: -1, Change.CLEARED: 0}
 _EXCLUDED = {Change.EXCLUDED: True, Change.INCLUDED: False}
 
@@ -92,11 +153,21 @@ def fold(events: Sequence[LikesEvent]) -> dict[tuple[str, str], dict[str, Any]]:
 
 class SqlRecommendationStore:
     """Writes run to completion (``@completes``): a cancellation never splits a fold
-    from its cursor nor hands a pooled connection back mid-transaction."""
+    from its cursor nor hands a pooled connection back mid-transaction.
+
+    On SQLite (the embedded stack: one process owns the file) lists and tastes are read
+    from memory between this process's writes: they are read on every recommendations
+    request, and a round trip through aiosqlite's thread plus decoding a 100-film list
+    cost most of its time. PostgreSQL is shared by replicas, so it is read every time.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        shared = engine.dialect.name == "postgresql"
+        self._insert = postgresql.insert if shared else sqlite.insert
+        trust = 0.0 if shared else MEMO_TRUST_SECONDS
+        self._lists: Memo[StoredList | None] = Memo(MEMO_USERS, trust)
+        self._tastes: Memo[Taste] = Memo(MEMO_USERS, trust)
 
     @classmethod
     async def open(cls, dsn: str) -> SqlRecommendationStore:
@@ -108,6 +179,9 @@ class SqlRecommendationStore:
         return cls(engine)
 
     async def get_list(self, user_id: str) -> StoredList | None:
+        return await self._lists.get(user_id, lambda: self._read_list(user_id))
+
+    async def _read_list(self, user_id: str) -> StoredList | None:
         async with self._engine.connect() as connection:
             row = (
                 await connection.execute(sa.select(lists).where(lists.c.user_id == user_id))
@@ -123,8 +197,11 @@ class SqlRecommendationStore:
             llm_used=row.llm_used,
         )
 
-    @completes
     async def put_list(self, stored: StoredList) -> None:
+        await self._lists.writing([stored.user_id], self._write_list(stored))
+
+    @completes
+    async def _write_list(self, stored: StoredList) -> None:
         values = {
             "items": encode_items(stored.items),
             "generate_us": stored.generate_us,
@@ -160,10 +237,13 @@ class SqlRecommendationStore:
             rows = (await connection.execute(query)).all()
         return [StaleList(row.generate_us, row.user_id) for row in rows]
 
-    @completes
     async def apply_events(self, events: Sequence[LikesEvent], cursor: str) -> None:
-        if not events:
-            return
+        if events:
+            users = {event.user_id for event in events}
+            await self._tastes.writing(users, self._fold(events, cursor))
+
+    @completes
+    async def _fold(self, events: Sequence[LikesEvent], cursor: str) -> None:
         async with self._engine.begin() as connection:
             for (user_id, film_id), changed in fold(events).items():
                 statement = self._insert(interactions).values(
@@ -197,6 +277,9 @@ class SqlRecommendationStore:
         return int(found or 0)
 
     async def taste(self, user_id: str) -> Taste:
+        return await self._tastes.get(user_id, lambda: self._read_taste(user_id))
+
+    async def _read_taste(self, user_id: str) -> Taste:
         query = (
             sa.select(interactions.c.film_id, interactions.c.value, interactions.c.excluded)
             .where(interactions.c.user_id == user_id)

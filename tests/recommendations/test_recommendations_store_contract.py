@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -153,3 +154,28 @@ async def test_cancelled_writes_never_wedge_the_store_or_fold_without_the_cursor
             stored = cursor == 2
         if number in acknowledged:
             assert stored, number
+
+
+async def test_reads_between_writes_see_every_write_even_a_cancelled_one(
+    store: RecommendationStore,
+) -> None:
+    # Lists and tastes are read on every request, so a store may keep them; never stale.
+    assert await store.get_list("r") is None
+    assert await store.taste("r") == await store.taste("r")
+    for number in range(1, 6):
+        await store.put_list(StoredList("r", (), number, number % 2 == 0))
+        assert (await store.get_list("r")) == StoredList("r", (), number, number % 2 == 0)
+        change = Change.LIKED if number % 2 else Change.DISLIKED
+        await store.apply_events([event(number, "r", "film", change)], "reads")
+        taste = await store.taste("r")
+        assert (taste.liked, taste.disliked) == ((("film",), ()) if number % 2 else ((), ("film",)))
+    write = asyncio.create_task(store.put_list(StoredList("r", (), 99, True)))
+    fold = asyncio.create_task(
+        store.apply_events([event(99, "r", "film", Change.EXCLUDED)], "reads")
+    )
+    await asyncio.sleep(0)
+    write.cancel()
+    fold.cancel()
+    await asyncio.gather(write, fold, return_exceptions=True)
+    assert (await store.get_list("r")) == StoredList("r", (), 99, True)
+    assert (await store.taste("r")).excluded == frozenset({"film"})

@@ -56,6 +56,23 @@ async def test_excluded_film_disappears_at_once_even_from_the_stored_list(
     assert after.generate_time == first.generate_time
 
 
+async def test_pages_read_again_and_again_follow_a_rating_made_between_reads(
+    start_stack: StartStack, connect: Connect
+) -> None:
+    me = connect(await start_stack(recommendations_debounce_seconds=5.0))
+    first = await me.my_list(page_size=3)
+    assert await me.my_list(page_size=3) == first
+    rated = film_ids(first)[0]
+    await me.rate(rated, like=False)
+    # Same list (the refresh is seconds away), but the film is gone from every page.
+    again = await me.list_until(lambda r: rated not in film_ids(r), seconds=0.5)
+    assert again.generate_time == first.generate_time
+    page = await me.my_list(page_size=3)
+    following = await me.my_list(page_size=3, page_token=page.next_page_token)
+    assert film_ids(page) + film_ids(following) == film_ids(again)[:6]
+    assert rated not in film_ids(page) + film_ids(following)
+
+
 async def test_burst_of_likes_makes_one_refresh(start_stack: StartStack, connect: Connect) -> None:
     stack = await start_stack(recommendations_debounce_seconds=0.3)
     me = connect(stack)
