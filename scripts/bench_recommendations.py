@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -218,6 +219,8 @@ async def bench(concurrency: int, seconds: float, keep: bool) -> dict[str, objec
         for process in (bare, stack):
             if process is not None:
                 stop(process)
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
     return {
         "benchmark": "GetMyRecommendations warm",
         "concurrency": concurrency,
@@ -235,7 +238,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", type=int, default=16, help="callers at once (1-256)")
     parser.add_argument("--seconds", type=float, default=10.0, help="load per side (1-120)")
-    parser.add_argument("--keep", action="store_true", help="print the work dir (logs)")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs) and print it")
     args = parser.parse_args()
     concurrency = max(1, min(args.concurrency, 256))
     seconds = max(1.0, min(args.seconds, 120.0))
