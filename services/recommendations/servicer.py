@@ -27,7 +27,8 @@ from services.recommendations.watchers import ListWatchers
 
 WATCH_RECHECK_SECONDS = 5.0  # lists stored by other replicas are seen at least this often
 MAX_STREAM_PENDING = 1000  # StreamRefreshes: unanswered requests before reading pauses
-ANSWERS_KEPT = 10_000  # GetMyRecommendations answers kept, one per (user, page asked for)
+#: GetMyRecommendations answers kept, one per (user, page): each holds its list (~90 KB).
+ANSWERS_KEPT = 500
 
 
 class AnswerCache:

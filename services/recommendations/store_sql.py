@@ -72,8 +72,10 @@ llm_cache = sa.Table(
     sa.Column("expires_us", MICROS, nullable=False),
 )
 
-#: Users whose list and taste are kept in memory (a few KB each).
-MEMO_USERS = 10_000
+#: Users whose list is kept in memory: a 100-film list decoded is ~90 KB.
+MEMO_LISTS = 500
+#: Users whose taste is kept in memory (~100 bytes a verdict).
+MEMO_TASTES = 2_000
 #: How late a write by another process to the same SQLite file may be seen.
 MEMO_TRUST_SECONDS = 1.0
 
@@ -166,8 +168,8 @@ class SqlRecommendationStore:
         shared = engine.dialect.name == "postgresql"
         self._insert = postgresql.insert if shared else sqlite.insert
         trust = 0.0 if shared else MEMO_TRUST_SECONDS
-        self._lists: Memo[StoredList | None] = Memo(MEMO_USERS, trust)
-        self._tastes: Memo[Taste] = Memo(MEMO_USERS, trust)
+        self._lists: Memo[StoredList | None] = Memo(MEMO_LISTS, trust)
+        self._tastes: Memo[Taste] = Memo(MEMO_TASTES, trust)
 
     @classmethod
     async def open(cls, dsn: str) -> SqlRecommendationStore:
