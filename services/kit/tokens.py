@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -28,6 +30,9 @@ from services.kit.errors import Unauthenticated, Unavailable
 
 #: The only signature algorithm we issue; anything else (``none`` included) is refused.
 ALGORITHM = "EdDSA"
+
+#: Verified tokens remembered (a few hundred bytes each): about one per active session.
+VERIFIED_TOKENS_KEPT = 10_000
 
 JwksFetcher = Callable[[], Awaitable[Mapping[str, Any]]]
 
@@ -146,8 +151,27 @@ class TokenVerifier:
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     async def verify(self, token: str) -> Caller:
+        """The token's caller. A client sends the same token with every call, so a token
+        verified before is answered from memory while it has not expired and the key
+        that signed it is still the one the JWKS holds for its ``kid``."""
+        known = self._verified.get(token)
+        if known is not None:
+            if time.time() < known.expires_at + self._leeway and (
+                await self._keys.key(known.kid) is known.key
+            ):
+                self._verified.move_to_end(token)
+                return known.caller
+            del self._verified[token]
+        caller, verified = await self._verify_signature(token)
+        self._verified[token] = verified
+        if len(self._verified) > VERIFIED_TOKENS_KEPT:
+            self._verified.popitem(last=False)
+        return caller
+
+    async def _verify_signature(self, token: str) -> tuple[Caller, _Verified]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError as error:
@@ -177,4 +201,16 @@ class TokenVerifier:
         roles = claims.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
             raise Unauthenticated("invalid access token")
-        return Caller(user_id=str(claims["sub"]), roles=frozenset(roles))
+        caller = Caller(user_id=str(claims["sub"]), roles=frozenset(roles))
+        return caller, _Verified(caller, kid, key, float(claims["exp"]))
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A token whose signature and claims were checked: who it names, until when, by
+    which key."""
+
+    caller: Caller
+    kid: str
+    key: jwt.PyJWK
+    expires_at: float

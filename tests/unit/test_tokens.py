@@ -192,3 +192,30 @@ async def test_token_for_another_audience_is_refused() -> None:
     token, _ = ring.issue_access_token("u1", ["user"], other, datetime.now(UTC))
     with pytest.raises(Unauthenticated):
         await verifier_for(CountingJwks(ring)).verify(token)
+
+
+async def test_a_token_verified_before_is_refused_once_it_expires() -> None:
+    ring = KeyRing([new_signing_key(datetime.now(UTC))])
+    short = AccessTokenRules(issuer=RULES.issuer, audience=RULES.audience, ttl=timedelta(seconds=1))
+    token, _ = ring.issue_access_token("u1", ["user"], short, datetime.now(UTC))
+    cache = JwksCache(CountingJwks(ring))
+    verifier = TokenVerifier(cache, issuer=RULES.issuer, audience=RULES.audience, leeway=0)
+    assert (await verifier.verify(token)).user_id == "u1"
+    assert (await verifier.verify(token)).user_id == "u1"  # again, as every RPC asks
+    await asyncio.sleep(1.1)
+    with pytest.raises(Unauthenticated, match="expired"):
+        await verifier.verify(token)
+
+
+async def test_a_token_verified_before_is_refused_once_its_key_is_retired() -> None:
+    now = datetime.now(UTC)
+    old, new = new_signing_key(now - timedelta(days=1)), new_signing_key(now)
+    source = CountingJwks(KeyRing([old]))
+    verifier = verifier_for(source, min_refetch=0.05, max_age=0.05)
+    old_token = _token(source.ring)
+    for _ in range(3):
+        await verifier.verify(old_token)
+    source.ring = KeyRing([new])  # withdrawn, say after a leak: its tokens must stop at once
+    await asyncio.sleep(0.06)
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(old_token)
