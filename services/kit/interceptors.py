@@ -14,6 +14,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import functools
 import inspect
 import time
 import uuid
@@ -154,7 +155,18 @@ class RpcInterceptor(grpc.aio.ServerInterceptor, abc.ABC):  # type: ignore[misc]
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        return _wrap(handler, handler_call_details.method, self.around)
+        # grpc.aio asks for every call; a method's handler is the same object each time
+        # (the servicer's, or the next interceptor's cached one), so wrap it once.
+        method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is None or cached[0] is not handler:
+            cached = (handler, _wrap(handler, method, self.around))
+            self._wrapped[method] = cached
+        return cached[1]
+
+    @functools.cached_property
+    def _wrapped(self) -> dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]]:
+        return {}
 
 
 def metadata_value(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:
