@@ -23,3 +23,9 @@ class Runtime:
     clock: Callable[[], datetime] = utc_now
     #: The services this process hosts (one in production, all four embedded).
     hosted: frozenset[str] = frozenset()
+
+    @property
+    def signing_keys(self) -> KeyRing | None:
+        """The auth keys to sign our own service credentials with, when this process
+        hosts auth (embedded); otherwise None: the credential comes from the settings."""
+        return self.keys if "auth" in self.hosted else None

@@ -157,7 +157,7 @@ class Stack:
         """Gives the gateway the ``service`` token with which the auth service believes the
         client addresses it forwards: ``CINEMA_SERVICE_TOKEN``, or embedded, one signed here.
         """
-        keys = self.runtime.keys if "auth" in self.runtime.hosted else None
+        keys = self.runtime.signing_keys
         credential = ServiceToken(self.settings, keys, self.runtime.clock, "svc-gateway")
         if keys is None and not self.settings.service_token:
             log.warning(

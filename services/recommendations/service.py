@@ -15,9 +15,9 @@ from cinema.recommendations.v1 import recommendations_pb2, recommendations_pb2_g
 from services.kit.config import Settings, kafka_bootstrap
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
+from services.kit.service_token import ServiceToken
 from services.kit.workers import RestartPolicy, Workers
 from services.recommendations.catalog import CatalogClient
-from services.recommendations.credentials import ServiceToken
 from services.recommendations.engines_state import EngineState
 from services.recommendations.events import EventSource, LikesStreamSource
 from services.recommendations.events_kafka import KafkaEventSource
@@ -58,8 +58,7 @@ async def open_service(runtime: Runtime) -> ServiceSpec:
     """
     settings, clock = runtime.settings, runtime.clock
     # Embedded, the token for likes.StreamEvents is signed with our own auth keys.
-    own_keys = runtime.keys if "auth" in runtime.hosted else None
-    service_token = ServiceToken(settings, own_keys, clock)
+    service_token = ServiceToken(settings, runtime.signing_keys, clock, "svc-recommendations")
     store = await open_store(settings.recommendations_dsn)
     catalog = CatalogClient(lambda: settings.catalog_target)
     engines = EngineState(store, catalog, settings)
