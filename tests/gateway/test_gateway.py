@@ -10,7 +10,7 @@ import httpx
 from google.api import annotations_pb2
 
 from gateway.discovery import discover_services
-from tests.gateway.servicers import GOOD_TOKEN, Received
+from tests.gateway.servicers import GOOD_TOKEN, Received, sse_events
 
 ANN = {"Authorization": f"Bearer {GOOD_TOKEN}"}
 BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
@@ -245,22 +245,13 @@ async def test_wrong_verb_is_405(client: httpx.AsyncClient) -> None:
     assert (await client.delete("/v1/films:search")).status_code == 405
 
 
-def _events(text: str) -> list[tuple[str, object]]:
-    events = []
-    for block in text.replace("\r\n", "\n").strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "data" in fields:
-            events.append((fields.get("event", "message"), json.loads(fields["data"])))
-    return events
-
-
-async def test_watch_streams_updates_in_order_as_server_sent_events(
+async def test_watch_streams_updates_in_order_as_server_sentsse_events(
     client: httpx.AsyncClient, received: Received
 ) -> None:
     response = await client.get("/v1/me/recommendations:watch?pageSize=3", headers=ANN)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
-    events = _events(response.text)
+    events = sse_events(response.text)
     titles = [data["items"][0]["film"]["title"] for _, data in events]  # type: ignore[index]
     assert titles == ["Film 0", "Film 1", "Film 2"]
     assert {kind for kind, _ in events} == {"message"}
@@ -269,7 +260,7 @@ async def test_watch_streams_updates_in_order_as_server_sent_events(
 
 async def test_stream_failure_is_sent_as_error_event(client: httpx.AsyncClient) -> None:
     response = await client.get("/v1/me/recommendations:watch?pageSize=13", headers=ANN)
-    events = _events(response.text)
+    events = sse_events(response.text)
     assert [kind for kind, _ in events] == ["message", "error"]
     assert events[-1][1] == {
         "code": "UNAVAILABLE",

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import httpx
 
-from tests.gateway.servicers import GOOD_TOKEN, Received
+from tests.gateway.servicers import GOOD_TOKEN, Received, sse_events
 
 WATCH = "/v1/me/recommendations:watch"
 ANN = {"Authorization": f"Bearer {GOOD_TOKEN}"}
-
-
-def _events(text: str) -> list[tuple[str, object]]:
-    events = []
-    for block in text.replace("\r\n", "\n").strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "data" in fields:
-            events.append((fields.get("event", "message"), json.loads(fields["data"])))
-    return events
 
 
 async def test_stream_without_a_token_is_401_before_it_starts(client: httpx.AsyncClient) -> None:
@@ -51,7 +41,7 @@ async def test_ticket_opens_a_stream_for_a_page_that_cannot_send_headers(
     # EventSource sends no Authorization: the ticket in the URL stands for it.
     response = await client.get(WATCH, params={"pageSize": "2", "ticket": ticket})
     assert response.status_code == 200, response.text
-    assert [kind for kind, _ in _events(response.text)] == ["message", "message"]
+    assert [kind for kind, _ in sse_events(response.text)] == ["message", "message"]
     assert received.metadata["WatchMyRecommendations"]["authorization"] == ANN["Authorization"]
     assert received.requests["WatchMyRecommendations"].page_size == 2
 
