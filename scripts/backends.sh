@@ -88,10 +88,14 @@ wait_healthy() {
     die "$name failed to become healthy within ${TIMEOUT}s (CINEMA_BACKENDS_TIMEOUT). Log: $logfile"$'\n'"$(tail -n 15 "$logfile" 2>/dev/null || true)"
 }
 
-# Start a long-running process detached from this shell, recording its pid.
+# Start a long-running process detached from this shell, recording its pid. The pid file and
+# log of an earlier start go first: a reboot leaves the pid of a dead process behind, and
+# reading it before the new one is written would report the new server as exited.
 spawn() {
     local pidfile=$1 logfile=$2
     shift 2
+    rm -f "$pidfile"
+    [[ -e $logfile ]] && mv -f "$logfile" "$logfile.previous"
     setsid sh -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
     local i
     for i in $(seq 50); do [[ -s $pidfile ]] && return 0 || sleep 0.1; done
@@ -303,6 +307,11 @@ synchronous_commit = off
 full_page_writes = off
 EOF
         fi
+        # After a reboot postmaster.pid may name a pid now reused by another process; postgres
+        # would take that for a live server of this data directory and refuse to start.
+        if [[ -f $pidfile ]] && ! tr '\0' ' ' <"/proc/$(pid_of "$pidfile")/cmdline" 2>/dev/null | grep -qF "$data"; then
+            rm -f "$pidfile" "$dir/.s.PGSQL.$PG_PORT.lock"
+        fi
         log "starting postgres on 127.0.0.1:$PG_PORT"
         as_user "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t "$TIMEOUT" start >/dev/null 2>&1 9>&- ||
             die "postgres failed to start. Log: $logfile"$'\n'"$(tail -n 15 "$logfile" 2>/dev/null || true)"
@@ -351,6 +360,7 @@ start_elasticsearch() {
         chmod -R a+rX "$home"
     fi
     log "starting elasticsearch $ES_VERSION on 127.0.0.1:$ES_PORT (java $(java_major "$jh"))"
+    rm -f "$pidfile" # a stale one (after a reboot) would be read as this start's
     # -d: daemonize (returns once the node has started); -p: pid file of the server JVM
     as_user env ES_JAVA_HOME="$jh" ES_PATH_CONF="$dir/config" ES_TMPDIR="$dir/tmp" \
         ES_JAVA_OPTS="-Xms$ES_HEAP -Xmx$ES_HEAP ${CINEMA_ES_JAVA_OPTS:-}" \
