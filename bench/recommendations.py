@@ -6,7 +6,7 @@ GetMyRecommendations with N concurrent callers for T seconds. In the same run it
 bare grpc.aio server in another subprocess that answers with the exact bytes the project
 returned, loads it the same way, and prints one JSON line with both and the ratio.
 
-    .venv/bin/python scripts/bench_recommendations.py --concurrency 16 --seconds 10
+    .venv/bin/python -m bench.recommendations --concurrency 16 --seconds 10
 """
 
 from __future__ import annotations
