@@ -1,119 +1,58 @@
 """GetMyRecommendations, warm, against a bare grpc.aio servicer returning the same message.
 
-Starts `cinema up` (embedded, demo catalog, free loopback ports, a throwaway data dir)
-in a subprocess, registers a user, rates films, waits for their list, then loads
-GetMyRecommendations with N concurrent callers for T seconds. In the same run it starts a
-bare grpc.aio server in another subprocess that answers with the exact bytes the project
-returned, loads it the same way, and prints one JSON line with both and the ratio.
+Starts `cinema up` (embedded, demo catalog; bench.stack.CinemaUp), registers a user,
+rates films and waits for their list. A bare grpc.aio server in another subprocess then
+answers with the exact bytes the project returned, and ghz loads both, interleaved
+(project, bare, project, bare ...), with the same concurrency and duration:
 
-    .venv/bin/python -m bench.recommendations --concurrency 16 --seconds 10
+- the row ``recommendations``: throughput ratio at ``--concurrency`` callers, and the
+  project's p99 at half its own maximum rate (ghz ``--rps``);
+- its ``series``: throughput of both against the number of callers (``--series``).
+
+    .venv/bin/python -m bench.recommendations [--quick] [--concurrency 16] [--seconds 5]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import os
-import shutil
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+from functools import partial
 
 import grpc
 
-from cinema.auth.v1 import auth_pb2, auth_pb2_grpc
+from bench.grpc_load import BareGrpc, Load, ghz_run, interleaved
+from bench.report import Result, emit, progress
+from bench.stack import CinemaUp, User, wait_until
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
 from cinema.recommendations.v1 import recommendations_pb2 as pb
 from cinema.recommendations.v1 import recommendations_pb2_grpc
 
-HOST = "127.0.0.1"
 METHOD = "/cinema.recommendations.v1.RecommendationService/GetMyRecommendations"
-START_SECONDS = 180.0  # `cinema up` on a busy 2-core machine imports and fits for a while
+NAME = "recommendations"
+TARGET = "ratio >= 0.5 and p99 <= 20 ms at half the max rate"
+MIN_RATIO = 0.5
+MAX_P99_MS = 20.0
 RATED = 10
 
-BARE_SERVER = """
-import asyncio, sys
-import grpc
-from cinema.recommendations.v1 import recommendations_pb2 as pb
 
-async def main(port: int, path: str) -> None:
-    with open(path, "rb") as f:
-        answer = pb.GetMyRecommendationsResponse.FromString(f.read())
-
-    async def get(request, context):
-        return answer
-
-    handler = grpc.method_handlers_generic_handler(
-        "cinema.recommendations.v1.RecommendationService",
-        {"GetMyRecommendations": grpc.unary_unary_rpc_method_handler(
-            get,
-            request_deserializer=pb.GetMyRecommendationsRequest.FromString,
-            response_serializer=pb.GetMyRecommendationsResponse.SerializeToString,
-        )},
-    )
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers((handler,))
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    await server.start()
-    await server.wait_for_termination()
-
-asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if await check():
-                return
-        except grpc.aio.AioRpcError:
-            pass
-        await asyncio.sleep(0.2)
-    raise SystemExit(f"gave up waiting for {what} after {seconds:.0f}s")
-
-
-async def prepare(address: str) -> tuple[tuple[tuple[str, str], ...], bytes]:
-    """A user with rated films and a built list: their metadata and the list's bytes."""
-    async with grpc.aio.insecure_channel(address) as channel:
+def warm_list(stack: CinemaUp, user: User) -> bytes:
+    """Rates films as ``user``, waits for the list built from them; its serialised bytes."""
+    with grpc.insecure_channel(stack.grpc_address) as channel:
         catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
-        request = catalog_pb2.ListFilmsRequest(page_size=RATED * 2)
-
-        async def catalog_ready() -> bool:
-            return len((await catalog.ListFilms(request)).films) >= RATED * 2
-
-        await wait_until(catalog_ready, START_SECONDS, "cinema up")
-        films = (await catalog.ListFilms(request)).films
-        auth = auth_pb2_grpc.AuthServiceStub(channel)
-        login, password = f"bench-{uuid.uuid4().hex[:12]}", uuid.uuid4().hex
-        await auth.Register(auth_pb2.RegisterRequest(login=login, password=password))
-        tokens = (await auth.Login(auth_pb2.LoginRequest(login=login, password=password))).tokens
-        me = (("authorization", f"Bearer {tokens.access_token}"),)
+        films = catalog.ListFilms(catalog_pb2.ListFilmsRequest(page_size=RATED), timeout=30).films
         rate = likes_pb2_grpc.LikesServiceStub(channel).RateFilm
-        for i, film in enumerate(films[:RATED]):
+        for i, film in enumerate(films):
             rating = likes_pb2.RATING_LIKE if i % 3 else likes_pb2.RATING_DISLIKE
-            await rate(likes_pb2.RateFilmRequest(film_id=film.id, rating=rating), metadata=me)
+            request = likes_pb2.RateFilmRequest(film_id=film.id, rating=rating)
+            rate(request, metadata=user.metadata, timeout=30)
         rated_us = time.time_ns() // 1000
-        rated = {film.id for film in films[:RATED]}
+        rated = {film.id for film in films}
         get = recommendations_pb2_grpc.RecommendationServiceStub(channel).GetMyRecommendations
         empty = pb.GetMyRecommendationsRequest()
 
-        async def list_built() -> bool:
-            answer = await get(empty, metadata=me)
+        def list_built() -> bool:
+            answer = get(empty, metadata=user.metadata, timeout=30)
             return (
                 answer.generate_time.ToMicroseconds() > rated_us
                 and not answer.fallback
@@ -121,128 +60,119 @@ async def prepare(address: str) -> tuple[tuple[tuple[str, str], ...], bytes]:
                 and not rated & {item.film.id for item in answer.items}
             )
 
-        await wait_until(list_built, 60.0, "the list after the ratings")
-        await asyncio.sleep(2.0)  # let the refresh of the last events settle
-        answer = await get(empty, metadata=me)
-        return me, answer.SerializeToString()
+        wait_until(list_built, 120.0, "the list after the ratings")
+        time.sleep(2.0)  # let the refresh of the last events settle
+        answer = get(empty, metadata=user.metadata, timeout=30)
+    return bytes(answer.SerializeToString())
 
 
-async def load(
-    address: str, metadata: tuple[tuple[str, str], ...], concurrency: int, seconds: float
-) -> dict[str, float]:
-    """RPS and latency percentiles of ``concurrency`` callers for ``seconds``."""
-    async with grpc.aio.insecure_channel(address) as channel:
-        get = recommendations_pb2_grpc.RecommendationServiceStub(channel).GetMyRecommendations
-        request = pb.GetMyRecommendationsRequest()
-        await get(request, metadata=metadata)  # connect and warm up
-        latencies: list[float] = []
-        errors = 0
-        stop = time.perf_counter() + seconds
-
-        async def caller() -> None:
-            nonlocal errors
-            while (started := time.perf_counter()) < stop:
-                try:
-                    await get(request, metadata=metadata, timeout=30)
-                except grpc.aio.AioRpcError:
-                    errors += 1
-                    continue
-                latencies.append(time.perf_counter() - started)
-
-        began = time.perf_counter()
-        await asyncio.gather(*(caller() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
-    ms = sorted(x * 1000 for x in latencies)
-    cuts = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else ms * 99
-    return {
-        "rps": round(len(ms) / elapsed, 1),
-        "p50_ms": round(statistics.median(ms), 2) if ms else 0.0,
-        "p99_ms": round(cuts[98], 2) if cuts else 0.0,
-        "requests": len(ms),
-        "errors": errors,
-    }
-
-
-def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-async def bench(concurrency: int, seconds: float, keep: bool) -> dict[str, object]:
-    work = Path(tempfile.mkdtemp(prefix="bench-recs-"))
-    grpc_port, bare_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "CINEMA_DATA_DIR": str(work / "data"),
-        "CINEMA_GRPC_HOST": HOST,
-        "CINEMA_GRPC_PORT": str(grpc_port),
-        "CINEMA_HTTP_HOST": HOST,
-        "CINEMA_HTTP_PORT": str(free_port()),
-        "CINEMA_METRICS_PORT": "0",
-        "CINEMA_DEMO_CATALOG": "true",
-    }
-    cinema = Path(sys.executable).with_name("cinema")
-    stack = start([str(cinema), "up"], env, work / "cinema.log")
-    bare: subprocess.Popen[bytes] | None = None
-    try:
-        address = f"{HOST}:{grpc_port}"
-        metadata, answer = await prepare(address)
-        message = work / "answer.bin"
-        message.write_bytes(answer)
-        bare = start(
-            [sys.executable, "-c", BARE_SERVER, str(bare_port), str(message)],
-            dict(os.environ),
-            work / "bare.log",
-        )
-        bare_address = f"{HOST}:{bare_port}"
-
-        async def bare_ready() -> bool:
-            async with grpc.aio.insecure_channel(bare_address) as channel:
-                await channel.unary_unary(METHOD)(b"", timeout=1)
-                return True
-
-        await wait_until(bare_ready, 30.0, "the bare server")
-        # For a profiler: `py-spy record --pid PID` while the project side is loaded.
-        print(f"loading cinema up, pid {stack.pid}", file=sys.stderr, flush=True)
-        project = await load(address, metadata, concurrency, seconds)
-        baseline = await load(bare_address, (), concurrency, seconds)
-    finally:
-        for process in (bare, stack):
-            if process is not None:
-                stop(process)
-        if not keep:
-            shutil.rmtree(work, ignore_errors=True)
-    return {
-        "benchmark": "GetMyRecommendations warm",
-        "concurrency": concurrency,
-        "seconds": seconds,
-        "response_bytes": len(answer),
-        "items": len(pb.GetMyRecommendationsResponse.FromString(answer).items),
-        "project": project,
-        "bare_grpc_aio": baseline,
-        "ratio": round(project["rps"] / baseline["rps"], 3) if baseline["rps"] else 0.0,
-        **({"workdir": str(work)} if keep else {}),
-    }
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short rounds (under a minute)")
     parser.add_argument("--concurrency", type=int, default=16, help="callers at once (1-256)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="load per side (1-120)")
-    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs) and print it")
-    args = parser.parse_args()
+    parser.add_argument("--seconds", type=float, default=None, help="per round and side")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per side")
+    parser.add_argument("--series", default=None, help="callers for the chart, e.g. 1,4,16,32")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
+    args = parser.parse_args(argv)
     concurrency = max(1, min(args.concurrency, 256))
-    seconds = max(1.0, min(args.seconds, 120.0))
-    print(json.dumps(asyncio.run(bench(concurrency, seconds, args.keep))))
+    seconds = max(1.0, min(args.seconds or (2.0 if args.quick else 5.0), 120.0))
+    rounds = max(1, args.rounds or (2 if args.quick else 3))
+    series = [
+        max(1, min(int(c), 256))
+        for c in (args.series or ("1,4,16" if args.quick else "1,4,16,32")).split(",")
+    ]
+
+    with CinemaUp(keep=args.keep) as stack:
+        user = stack.register()
+        answer = warm_list(stack, user)
+        items = len(pb.GetMyRecommendationsResponse.FromString(answer).items)
+        progress(f"warm list: {items} items, {len(answer)} bytes")
+        with BareGrpc({METHOD: answer}) as bare:
+
+            def project(callers: int, span: float, rate: int | None = None) -> Load:
+                return ghz_run(
+                    stack.grpc_address,
+                    METHOD,
+                    metadata=user.headers,
+                    concurrency=callers,
+                    seconds=span,
+                    rate=rate,
+                )
+
+            def baseline(callers: int, span: float, rate: int | None = None) -> Load:
+                return ghz_run(bare.address, METHOD, concurrency=callers, seconds=span, rate=rate)
+
+            # Warm both (connections, caches, the JIT of nothing) before anything counts.
+            project(concurrency, 1.0)
+            baseline(concurrency, 1.0)
+            progress(f"-c{concurrency}, {rounds} rounds of {seconds:g}s per side, interleaved")
+            pair = interleaved(
+                {
+                    "project": lambda: project(concurrency, seconds),
+                    "baseline": lambda: baseline(concurrency, seconds),
+                },
+                rounds,
+            )
+            half = max(1, int(pair["project"].rps / 2))
+            progress(f"project at half its max rate: {half} rps")
+            at_half = project(concurrency, seconds * rounds / 2, rate=half)
+            progress(f"at {half} rps: p50 {at_half.p50_ms} ms, p99 {at_half.p99_ms} ms")
+            # The bare server at the same rate: how much of that p99 is the machine's noise.
+            bare_half = baseline(concurrency, seconds * rounds / 2, rate=half)
+            progress(f"bare at {half} rps: p50 {bare_half.p50_ms} ms, p99 {bare_half.p99_ms} ms")
+
+            span = max(1.0, seconds / 2)
+            points: dict[int, dict[str, Load]] = {}
+            for callers in series:
+                progress(f"series: -c{callers}, {span:g}s per side")
+                points[callers] = interleaved(
+                    {
+                        "project": partial(project, callers, span),
+                        "baseline": partial(baseline, callers, span),
+                    },
+                    1,
+                )
+
+    ours, bare_load = pair["project"], pair["baseline"]
+    ratio = round(ours.rps / bare_load.rps, 3) if bare_load.rps else 0.0
+    met = ratio >= MIN_RATIO and at_half.p99_ms <= MAX_P99_MS and ours.errors == 0
+    emit(
+        Result(
+            name=NAME,
+            target=TARGET,
+            met=met,
+            ratio=ratio,
+            project={
+                **ours.absolutes(),
+                "half_rate_rps": half,
+                "half_rate_p50_ms": at_half.p50_ms,
+                "half_rate_p99_ms": at_half.p99_ms,
+                "items": items,
+                "response_bytes": len(answer),
+            },
+            baseline={
+                **bare_load.absolutes(),
+                "half_rate_rps": half,
+                "half_rate_p50_ms": bare_half.p50_ms,
+                "half_rate_p99_ms": bare_half.p99_ms,
+            },
+            series={
+                "title": "GetMyRecommendations (warm): throughput vs callers",
+                "x_label": "concurrent callers (ghz -c)",
+                "x": series,
+                "y_label": "requests/s",
+                "y": [points[c]["project"].rps for c in series],
+                "y_baseline": [points[c]["baseline"].rps for c in series],
+                "labels": ["cinema up", "bare grpc.aio"],
+            },
+            notes=(
+                f"ghz, {rounds} interleaved rounds of {seconds:g}s per side at -c{concurrency};"
+                f" a warm list of {items} films ({len(answer)} bytes); bare = grpc.aio"
+                " servicer answering the same bytes"
+            ),
+        )
+    )
 
 
 if __name__ == "__main__":
