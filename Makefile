@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 
-.PHONY: install run test check lint protos proto-check proto-baseline backends-up backends-down backends-status clean
+.PHONY: install run test bench check lint protos proto-check proto-baseline backends-up backends-down backends-status clean
 
 # A virtualenv with exactly the locked dependencies (uv.lock) and the project installed.
 $(VENV)/.installed: pyproject.toml uv.lock
@@ -21,6 +21,13 @@ run: install
 ## test: contracts, lint, types, then the full suite against real backend servers
 test: install check backends-up
 	source $${CINEMA_BACKENDS_STATE:-/tmp/cinema-backends}/env && $(BIN)/python -m pytest
+
+## bench: benchmarks, not tests (`make test` never runs them): ghz/wrk against `cinema up` and
+## bare baselines, one JSON line per row, docs/benchmarks.md with charts. ghz is built and wrk
+## installed on first use; the backends are there for the Elasticsearch/FerretDB rows.
+## `make bench BENCH_ARGS="--quick --only recommendations"` for a subset.
+bench: install backends-up
+	source $${CINEMA_BACKENDS_STATE:-/tmp/cinema-backends}/env && $(BIN)/python -m bench $(BENCH_ARGS)
 
 check: install proto-check lint
 

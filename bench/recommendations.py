@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> None:
                 "y": [points[c]["project"].rps for c in series],
                 "y_baseline": [points[c]["baseline"].rps for c in series],
                 "labels": ["cinema up", "bare grpc.aio"],
+                "log_x": 2,
             },
             notes=(
                 f"ghz, {rounds} interleaved rounds of {seconds:g}s per side at -c{concurrency};"
