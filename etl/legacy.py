@@ -7,6 +7,7 @@ reason; everything else is normalised into the records below, ids unchanged.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -73,11 +74,24 @@ class PersonLinkRecord:
 Record = GenreRecord | PersonRecord | FilmRecord | GenreLinkRecord | PersonLinkRecord
 
 
-def _id(value: Any, column: str = "id") -> str:
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def normalise_id(value: Any, column: str = "id") -> str:
+    """An id as ``str(uuid.UUID(value))`` spells it, or :class:`BadRow`.
+
+    Ids already in that spelling (nearly all of them) are returned as they are: building
+    a ``UUID`` for each of them was a tenth of an import.
+    """
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value
     try:
         return str(uuid.UUID(str(value)))
     except ValueError as error:
         raise BadRow(f"{column} is not a UUID: {value!r}") from error
+
+
+_id = normalise_id
 
 
 def _text(value: Any, column: str, required: bool = False) -> str:
