@@ -32,13 +32,27 @@ RECORDS: list[Record] = [
     PersonRecord(PERSON, "Lana", PartialDate(1965, 6), WHEN),
     PersonRecord("33333333-3333-4333-8333-000000000002", "Keanu", None, WHEN),
     FilmRecord(
-        FILM, "The Matrix", "Reality.",
-        PartialDate(1999, 3, 31), "R", "", 8.7, FilmType.MOVIE, WHEN,
-    ),  # fmt: skip
+        FILM,
+        "The Matrix",
+        "Reality.",
+        PartialDate(1999, 3, 31),
+        "R",
+        "",
+        8.7,
+        FilmType.MOVIE,
+        WHEN,
+    ),
     FilmRecord(
-        "11111111-1111-4111-8111-000000000002", "Amélie", "", None, "", "", None,
-        FilmType.TV_SHOW, WHEN,
-    ),  # fmt: skip
+        "11111111-1111-4111-8111-000000000002",
+        "Amélie",
+        "",
+        None,
+        "",
+        "",
+        None,
+        FilmType.TV_SHOW,
+        WHEN,
+    ),
     GenreLinkRecord("44444444-4444-4444-8444-000000000001", FILM, GENRE, WHEN),
     PersonLinkRecord("55555555-5555-4555-8555-000000000001", FILM, PERSON, Role.DIRECTOR, WHEN),
 ]
