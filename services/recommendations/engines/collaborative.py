@@ -4,10 +4,26 @@ Both are fitted on a binary users x items matrix of likes. Dislikes enter at
 scoring time as negative entries of the user's taste vector, so films that go
 with a disliked film are pushed down.
 
-Rebuild policy: EASE is a dense closed form, O(n³) in its items, so it keeps only
-the ``max_items`` most liked films (the rest score -inf from EASE and are served
-by the other sources) and is refitted periodically. Item-kNN is one sparse
-product plus a top-k per row, cheap enough to refit on every batch of new likes.
+How they grow with the catalog (every film is seen; no model densifies films x films):
+
+- Item-kNN covers the whole catalog. The co-like product XᵀX is computed a block of
+  films at a time with scipy.sparse (blocks sized by their multiply count, so a block
+  never holds more than ``KnnConfig.block_products`` entries) and only the top
+  ``neighbours`` of each film are kept, so memory is O(films x k) and time follows the
+  co-likes, not films². It is cheap enough to refit on every batch of new likes.
+- EASE is a dense closed form, O(n²) memory and O(n³) time in its films, so it models
+  the ``n`` most liked films that fit ``EaseConfig.memory_mb`` (about three n x n float64
+  matrices live at once during the solve: 384 MiB -> n ≈ 4,100) and at most
+  ``max_items``. The other films score -inf from EASE and are served by kNN, content
+  and popularity in the blend. In a catalog where likes follow popularity, the head
+  EASE models holds most likes; the long tail has too few co-likes for EASE's
+  regression to add much over kNN's neighbours anyway. (A factorised EASE over all
+  films was the alternative; the budgeted head keeps EASE exact where it matters and
+  its refit time bounded.)
+
+The solve uses ``numpy.linalg.inv`` (a gufunc: it releases the GIL, unlike
+scipy's LAPACK wrappers for potrf/potri) and scipy's sparse products release it too,
+so a refit in a worker thread leaves the serving event loop running.
 """
 
 from __future__ import annotations
@@ -29,17 +45,28 @@ from services.recommendations.engines.model import (
 )
 
 
+EASE_COPIES = 3  # n x n float64 matrices alive at once while EASE is solved
+
+
 @dataclass(frozen=True)
 class EaseConfig:
     l2: float = 500.0  # lambda: larger is smoother, favours popular films less
-    max_items: int = 20_000  # O(n³) refit: keep the n most liked films
+    max_items: int = 20_000  # O(n³) refit: keep at most the n most liked films
+    memory_mb: float = 384.0  # and only as many as the dense solve fits in
     dislike_weight: float = 0.5
+
+    @property
+    def items(self) -> int:
+        """How many of the most liked films EASE models: ``max_items`` within the budget."""
+        fits = int(np.sqrt(self.memory_mb * 2**20 / (EASE_COPIES * 8)))
+        return max(0, min(self.max_items, fits))
 
 
 @dataclass(frozen=True)
 class KnnConfig:
     neighbours: int = 200  # k: neighbours kept per film
     dislike_weight: float = 0.5
+    block_products: int = 8_000_000  # multiplies per block of XᵀX: bounds its memory
 
 
 class EaseModel:
@@ -59,14 +86,18 @@ class EaseModel:
     ) -> EaseModel:
         counts = np.asarray(feedback.likes.sum(axis=0)).ravel()
         liked = np.flatnonzero(counts > 0)
-        if len(liked) > config.max_items:
-            liked = liked[np.argsort(-counts[liked], kind="stable")[: config.max_items]]
+        if len(liked) > config.items:
+            liked = liked[np.argsort(-counts[liked], kind="stable")[: config.items]]
         columns = np.sort(liked).astype(np.int64)
-        x = feedback.likes[:, columns]
-        gram = (x.T @ x).toarray().astype(np.float64)
+        x = sp.csc_matrix(feedback.likes)[:, columns]
+        gram = (x.T @ x).toarray().astype(np.float64, copy=False)
+        del x
         gram[np.diag_indices_from(gram)] += config.l2
-        precision = np.linalg.inv(gram) if len(columns) else gram
-        weights = -precision / np.diag(precision)[np.newaxis, :] if len(columns) else gram
+        if not len(columns):
+            return cls(index, columns, gram, config)
+        weights = np.linalg.inv(gram)  # releases the GIL
+        del gram
+        weights /= -np.diag(weights).copy()[np.newaxis, :]  # B = -P / diag(P), in place
         np.fill_diagonal(weights, 0.0)
         return cls(index, columns, weights, config)
 
@@ -107,10 +138,7 @@ class KnnModel:
     @classmethod
     def fit(cls, feedback: Feedback, index: ItemIndex, config: KnnConfig = KnnConfig()) -> KnnModel:
         items = l2_normalize(sp.csc_matrix(feedback.likes, dtype=np.float64), axis=0)
-        similarity = sp.csr_matrix(items.T @ items)
-        similarity.setdiag(0.0)
-        similarity.eliminate_zeros()
-        return cls(index, keep_top_per_row(similarity, config.neighbours), config)
+        return cls(index, top_k_similarity(items, config.neighbours, config.block_products), config)
 
     def scores(self, tastes: sp.spmatrix) -> FloatArray:
         return np.asarray((sp.csr_matrix(tastes) @ self.similarity).toarray(), dtype=np.float64)
@@ -159,16 +187,57 @@ def best_liked(
     return [found.get(f) for f in film_ids]
 
 
-def keep_top_per_row(matrix: sp.csr_matrix, k: int, chunk_cells: int = 20_000_000) -> sp.csr_matrix:
-    """Keep the ``k`` largest entries of each row; rows are densified a chunk at a time."""
-    n_rows, n_columns = matrix.shape
-    if k >= n_columns or matrix.nnz == 0:
-        return matrix
-    step = max(1, chunk_cells // max(n_columns, 1))
-    blocks = []
-    for start in range(0, n_rows, step):
-        dense = matrix[start : start + step].toarray()
-        cut = np.argpartition(-dense, k - 1, axis=1)[:, k:]
-        np.put_along_axis(dense, cut, 0.0, axis=1)
-        blocks.append(sp.csr_matrix(dense))
-    return sp.csr_matrix(sp.vstack(blocks))
+def top_k_similarity(items: sp.spmatrix, k: int, block_products: int) -> sp.csr_matrix:
+    """Films x films ``itemsᵀ items`` without its diagonal, only the ``k`` largest per row.
+
+    ``items`` is users x films. The product is computed for a block of films (rows) at a
+    time, each block holding at most about ``block_products`` multiplies (the most
+    entries its product can have), and pruned to the top ``k`` before the next block:
+    the full films x films product never exists.
+    """
+    by_user = sp.csr_matrix(items)
+    by_film = sp.csr_matrix(by_user.T)
+    n_films = by_film.shape[0]
+    if n_films == 0 or by_user.nnz == 0:
+        return sp.csr_matrix((n_films, n_films), dtype=np.float64)
+    # Multiplies of film i's row: the number of likes of each user who liked it.
+    user_likes = np.diff(by_user.indptr).astype(np.float64)
+    binary = sp.csr_matrix((np.ones(by_film.nnz), by_film.indices, by_film.indptr), by_film.shape)
+    cost = np.cumsum(binary @ user_likes)
+    blocks: list[sp.csr_matrix] = []
+    start = 0
+    while start < n_films:
+        budget = (cost[start - 1] if start else 0.0) + block_products
+        stop = max(start + 1, int(np.searchsorted(cost, budget, side="right")))
+        block = sp.csr_matrix(by_film[start:stop] @ by_user)
+        blocks.append(keep_top_per_row(block, k, diagonal_offset=start))
+        start = stop
+    return sp.csr_matrix(sp.vstack(blocks, format="csr"))
+
+
+def keep_top_per_row(
+    matrix: sp.csr_matrix, k: int, diagonal_offset: int | None = None
+) -> sp.csr_matrix:
+    """The ``k`` largest entries of each row (ties: the lower column), sparse throughout.
+
+    With ``diagonal_offset``, entry ``(r, r + diagonal_offset)`` (a film with itself) and
+    explicit zeros are dropped first.
+    """
+    matrix = sp.csr_matrix(matrix)
+    matrix.sort_indices()
+    n_rows = matrix.shape[0]
+    counts = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), counts)
+    keep = matrix.data != 0
+    if diagonal_offset is not None:
+        keep &= matrix.indices != rows + diagonal_offset
+    if not keep.all() or (counts > k).any():
+        data, columns, rows = matrix.data[keep], matrix.indices[keep], rows[keep]
+        order = np.lexsort((-data, rows))  # by row, then largest first; stable
+        starts = np.searchsorted(rows, np.arange(n_rows))
+        rank = np.arange(len(order)) - starts[rows[order]]
+        chosen = np.sort(order[rank < k])  # back in row, column order
+        matrix = sp.csr_matrix(
+            (data[chosen], (rows[chosen], columns[chosen])), shape=matrix.shape
+        )
+    return matrix
