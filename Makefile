@@ -6,10 +6,11 @@ UV_VERSION := 0.13.9
 
 .PHONY: install run test bench check lint protos proto-check proto-baseline backends-up backends-down backends-status clean
 
-# A virtualenv with exactly the locked dependencies (uv.lock) and the project installed.
+# A virtualenv with exactly the locked dependencies (uv.lock) and the project installed,
+# compiled to bytecode once (a first `cinema up` otherwise compiles every module: 10-14 s, not 4).
 $(VENV)/.installed: pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { python3 -m venv $(VENV) && $(BIN)/pip install -q uv==$(UV_VERSION); }
-	$(BIN)/uv sync --frozen
+	$(BIN)/uv sync --frozen --compile-bytecode
 	@touch $@
 
 install: $(VENV)/.installed
