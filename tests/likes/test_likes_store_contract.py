@@ -241,3 +241,57 @@ async def test_cancelled_writes_never_wedge_the_store_or_split_a_change_from_its
         if number in acknowledged:
             assert stored, user
     assert {ALICE, BOB} <= logged_users
+
+
+async def test_mongo_log_reads_across_its_buckets(
+    mongo_database_name: str, mongodb_url: str
+) -> None:
+    dsn = f"{mongodb_url.rstrip('/')}/{mongo_database_name}"
+    store = await MongoLikesStore.open(dsn, 10.0, log_bucket=2)
+    try:
+        assert await store.last_sequence() == 0
+        assert await store.events_after(0, 10) == []
+        for n, film in enumerate(FILMS[:5]):
+            await store.rate(ALICE, film, Rating.LIKE, 1_000 + n)
+            await store.relay_outbox()
+            assert await store.last_sequence() == n + 1  # full buckets, half-full ones
+        await store.exclude(ALICE, F1, 9_000)
+        events = await logged(store)
+        assert [e.sequence for e in events] == [1, 2, 3, 4, 5, 6]
+        assert [e.film_id for e in events[:5]] == FILMS[:5]
+        assert [e.sequence for e in await store.events_after(1, 3)] == [2, 3, 4]
+        assert [e.sequence for e in await store.events_after(4, 10)] == [5, 6]
+        assert await store.events_after(6, 10) == []
+        excluded = await store.events_after(0, 10, [EventKind.FILM_EXCLUDED])
+        assert [(e.sequence, e.film_id) for e in excluded] == [(6, F1)]
+    finally:
+        await store.close()
+
+
+async def test_mongo_log_of_one_collection_is_moved_into_buckets(
+    mongo_database_name: str, mongodb_url: str
+) -> None:
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongodb_url)
+    legacy = client[mongo_database_name]["events"]
+    await legacy.insert_many(
+        [
+            {"_id": f"e{n}", "sequence": n, "user_id": ALICE, "film_id": FILMS[n], "kind": 1}
+            | {"time_us": n}
+            for n in (1, 2, 3)
+        ]
+    )
+    await client.close()
+    dsn = f"{mongodb_url.rstrip('/')}/{mongo_database_name}"
+    store = await MongoLikesStore.open(dsn, 10.0, log_bucket=2)
+    try:
+        assert await store.last_sequence() == 3
+        events = await store.events_after(0, 10)
+        assert [(e.sequence, e.event_id, e.film_id) for e in events] == [
+            (n, f"e{n}", FILMS[n]) for n in (1, 2, 3)
+        ]
+        await store.rate(BOB, F1, Rating.LIKE, 5_000)
+        assert [e.sequence for e in await logged(store)] == [1, 2, 3, 4]
+    finally:
+        await store.close()
