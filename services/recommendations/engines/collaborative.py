@@ -66,7 +66,7 @@ class EaseConfig:
 class KnnConfig:
     neighbours: int = 200  # k: neighbours kept per film
     dislike_weight: float = 0.5
-    block_products: int = 8_000_000  # multiplies per block of XᵀX: bounds its memory
+    block_products: int = 2_000_000  # multiplies per block of XᵀX: bounds memory, GIL holds
 
 
 class EaseModel:
@@ -231,13 +231,23 @@ def keep_top_per_row(
     keep = matrix.data != 0
     if diagonal_offset is not None:
         keep &= matrix.indices != rows + diagonal_offset
-    if not keep.all() or (counts > k).any():
-        data, columns, rows = matrix.data[keep], matrix.indices[keep], rows[keep]
-        order = np.lexsort((-data, rows))  # by row, then largest first; stable
-        starts = np.searchsorted(rows, np.arange(n_rows))
-        rank = np.arange(len(order)) - starts[rows[order]]
-        chosen = np.sort(order[rank < k])  # back in row, column order
-        matrix = sp.csr_matrix(
-            (data[chosen], (rows[chosen], columns[chosen])), shape=matrix.shape
-        )
-    return matrix
+    if keep.all() and not (counts > k).any():
+        return matrix
+    data, columns, rows = matrix.data[keep], matrix.indices[keep], rows[keep]
+    starts = np.searchsorted(rows, np.arange(n_rows + 1))
+    # Per row, the k-th largest value: everything above it stays, and of the entries equal
+    # to it, the first (lowest columns) up to k. Only the rows longer than k need a look.
+    threshold = np.full(n_rows, -np.inf)
+    for row in np.flatnonzero(np.diff(starts) > k).tolist():
+        segment = data[starts[row] : starts[row + 1]]
+        threshold[row] = np.partition(segment, len(segment) - k)[len(segment) - k]
+    above = data > threshold[rows]
+    tied = data == threshold[rows]
+    above_before = np.concatenate(([0], np.cumsum(above)))
+    room = k - (above_before[starts[1:]] - above_before[starts[:-1]])
+    tied_before = np.concatenate(([0], np.cumsum(tied)))
+    tied_rank = tied_before[1:] - tied_before[starts[rows]]  # within its row, from 1
+    chosen = above | (tied & (tied_rank <= room[rows]))
+    return sp.csr_matrix(
+        (data[chosen], (rows[chosen], columns[chosen])), shape=matrix.shape
+    )

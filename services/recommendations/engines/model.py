@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
+from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -17,6 +19,13 @@ DISLIKE = -1
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+CHUNK = 16_384  # verdicts read per C-level pass (each holds the GIL)
+
+
+def _concatenate(arrays: Iterable[IntArray]) -> IntArray:
+    found = list(arrays)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 class Source(enum.StrEnum):
@@ -121,6 +130,10 @@ class ItemIndex:
     def column(self, film_id: str) -> int | None:
         return self._columns.get(film_id)
 
+    def column_lookup(self) -> Mapping[str, int]:
+        """Film id -> column, for bulk lookups (read-only by contract)."""
+        return self._columns
+
     def columns(self, film_ids: Iterable[str]) -> IntArray:
         """Columns of the known films among ``film_ids`` (unknown ones are skipped)."""
         found = [self._columns[f] for f in film_ids if f in self._columns]
@@ -137,24 +150,43 @@ class Feedback:
 
     @classmethod
     def from_interactions(cls, interactions: Iterable[Interaction], index: ItemIndex) -> Feedback:
-        users: dict[str, int] = {}
-        rows: list[int] = []
-        columns: list[int] = []
-        values: list[int] = []
-        for user_id, film_id, value in interactions:
-            column = index.column(film_id)
-            if column is None or value == 0:
-                continue
-            rows.append(users.setdefault(user_id, len(users)))
-            columns.append(column)
-            values.append(LIKE if value > 0 else DISLIKE)
+        """Straight into int arrays, a chunk of verdicts at a time.
+
+        Each field is read in one C-level pass per chunk (no Python object per verdict);
+        a pass holds the GIL, so chunks keep it short for the serving loop when this runs
+        in a worker thread.
+        """
+        items = interactions if isinstance(interactions, Sequence) else list(interactions)
+        parts = [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
+        lookup = index.column_lookup().get
+        columns = _concatenate(
+            np.fromiter(map(lookup, map(itemgetter(1), part), repeat(-1)), np.int64, len(part))
+            for part in parts
+        )
+        values = _concatenate(
+            np.fromiter(map(itemgetter(2), part), np.int64, len(part)) for part in parts
+        )
+        names: dict[str, None] = {}
+        for part in parts:
+            names.update(dict.fromkeys(map(itemgetter(0), part)))
+        listed = tuple(names)
+        number: dict[str, int] = {}
+        for start in range(0, len(listed), CHUNK):
+            number.update(zip(listed[start : start + CHUNK], range(start, start + CHUNK)))
+        rows = _concatenate(
+            np.fromiter(map(number.__getitem__, map(itemgetter(0), part)), np.int64, len(part))
+            for part in parts
+        )
+        kept = (columns >= 0) & (values != 0)
+        # Users numbered in order of their first kept verdict, as they come.
+        users, rows = np.unique(rows[kept], return_inverse=True)
         return cls.from_arrays(
-            np.asarray(rows, dtype=np.int64),
-            np.asarray(columns, dtype=np.int64),
-            np.asarray(values, dtype=np.int64),
+            rows.astype(np.int64, copy=False),
+            columns[kept],
+            np.where(values[kept] > 0, LIKE, DISLIKE).astype(np.int64),
             n_users=len(users),
             n_items=len(index),
-            user_ids=tuple(users),
+            user_ids=tuple(listed[u] for u in users.tolist()),
         )
 
     @classmethod
