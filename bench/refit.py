@@ -40,6 +40,7 @@ from bench.report import Result, emit, progress
 
 NAME = "refit"
 TARGET = "100k films / 1M likes <= 60 s and <= 2 GB"
+LIKES_TARGET = "every point of the likes sweep <= 60 s and <= 2 GB"
 TARGET_FILMS = 100_000
 TARGET_LIKES = 1_000_000
 MAX_SECONDS = 60.0
@@ -66,7 +67,7 @@ class Likes:
 def synthetic_likes(n_films: int, n_likes: int, seed: int = 11) -> Likes:
     """``n_likes`` likes plus dislikes (one verdict in eleven), one per (user, film) pair."""
     rng = np.random.default_rng(seed)
-    n_verdicts = int(round(n_likes / (1 - DISLIKE_SHARE)))
+    n_verdicts = round(n_likes / (1 - DISLIKE_SHARE))
     activity = np.clip(rng.lognormal(2.5, 1.0, size=n_verdicts // 5 + 1), 2, 400).astype(np.int64)
     activity = activity[np.cumsum(activity) <= n_verdicts * 1.5]
     popularity = 1.0 / (np.arange(n_films, dtype=np.float64) + 10.0) ** 0.9
@@ -150,7 +151,9 @@ def child_project(n_films: int, n_likes: int) -> dict[str, Any]:
     ids = [film_id(i) for i in range(n_films)]
     interactions = [
         Interaction(f"user-{u}", ids[f], v)
-        for u, f, v in zip(likes.users.tolist(), likes.films.tolist(), likes.values.tolist())
+        for u, f, v in zip(
+            likes.users.tolist(), likes.films.tolist(), likes.values.tolist(), strict=True
+        )
     ]
     del likes
     rss_before = peak_rss_mb()
@@ -222,13 +225,24 @@ def measure(sizes: Sequence[tuple[int, int]], timeout: float) -> list[dict[str, 
     return points
 
 
-def _row(name: str, points: list[dict[str, Any]], x_key: str, x_label: str, full: bool) -> Result:
+def _within(project: dict[str, Any]) -> bool:
+    seconds = project.get("refit_s", float("inf"))
+    return bool(seconds <= MAX_SECONDS and project.get("peak_rss_mb", float("inf")) <= MAX_RSS_MB)
+
+
+def _row(
+    name: str, target: str, points: list[dict[str, Any]], x_key: str, x_label: str, full: bool
+) -> Result:
     ok = [p for p in points if "error" not in p["project"] and "error" not in p["floor"]]
     largest = points[-1]["project"]
     seconds = largest.get("refit_s", float("inf"))
-    rss = largest.get("peak_rss_mb", float("inf"))
-    at_target = largest.get("films", 0) >= TARGET_FILMS and largest.get("likes", 0) >= TARGET_LIKES
-    met = full and at_target and seconds <= MAX_SECONDS and rss <= MAX_RSS_MB
+    if name == NAME:  # the catalog sweep: its largest point is the target's size
+        reached = (
+            largest.get("films", 0) >= TARGET_FILMS and largest.get("likes", 0) >= TARGET_LIKES
+        )
+        met = full and reached and _within(largest)
+    else:  # the likes sweep: every point within the same bounds
+        met = full and len(ok) == len(points) and all(_within(p["project"]) for p in points)
     floor = points[-1]["floor"].get("floor_s")
     ratio = round(floor / seconds, 4) if floor and "error" not in largest else None
     series = {
@@ -240,15 +254,15 @@ def _row(name: str, points: list[dict[str, Any]], x_key: str, x_label: str, full
         "labels": ["refit (EASE + kNN + popularity)", "floor: CSR + XᵀX"],
         "lines": {"peak RSS, GB": [round(p["project"]["peak_rss_mb"] / 1024, 3) for p in ok]},
     }
+    sizes = [(p["project"].get("films"), p["project"].get("likes")) for p in points]
     notes = (
-        "ratio = floor seconds / refit seconds at the largest size; "
-        f"sizes (films, likes): {[(p['project'].get('films'), p['project'].get('likes')) for p in points]}"
+        f"ratio = floor seconds / refit seconds at the largest size; sizes (films, likes): {sizes}"
     )
     if not full:
-        notes += "; quick run: small sizes, the 100k-film target is not assessed"
+        notes += "; quick run: small sizes, the target is not assessed"
     return Result(
         name=name,
-        target=TARGET,
+        target=target,
         met=met,
         ratio=ratio,
         project={"points": [p["project"] for p in points]},
@@ -279,9 +293,11 @@ def main(argv: list[str] | None = None) -> None:
     sweep_films = args.sweep_films or (QUICK_SWEEP_FILMS if args.quick else FULL_SWEEP_FILMS)
     full = not args.quick
     by_films = measure([(n, n * LIKES_PER_FILM) for n in films], args.timeout)
-    emit(_row(NAME, by_films, "films", f"films (~{LIKES_PER_FILM} likes each)", full))
+    label = f"films (~{LIKES_PER_FILM} likes each)"
+    emit(_row(NAME, TARGET, by_films, "films", label, full))
     by_likes = measure([(sweep_films, n) for n in sweep], args.timeout)
-    emit(_row(f"{NAME}.likes", by_likes, "likes", f"likes ({sweep_films:,} films)", full))
+    label = f"likes ({sweep_films:,} films)"
+    emit(_row(f"{NAME}.likes", LIKES_TARGET, by_likes, "likes", label, full))
 
 
 if __name__ == "__main__":

@@ -44,7 +44,6 @@ from services.recommendations.engines.model import (
     taste_matrix,
 )
 
-
 EASE_COPIES = 3  # n x n float64 matrices alive at once while EASE is solved
 
 
@@ -248,6 +247,4 @@ def keep_top_per_row(
     tied_before = np.concatenate(([0], np.cumsum(tied)))
     tied_rank = tied_before[1:] - tied_before[starts[rows]]  # within its row, from 1
     chosen = above | (tied & (tied_rank <= room[rows]))
-    return sp.csr_matrix(
-        (data[chosen], (rows[chosen], columns[chosen])), shape=matrix.shape
-    )
+    return sp.csr_matrix((data[chosen], (rows[chosen], columns[chosen])), shape=matrix.shape)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -172,7 +172,8 @@ class Feedback:
         listed = tuple(names)
         number: dict[str, int] = {}
         for start in range(0, len(listed), CHUNK):
-            number.update(zip(listed[start : start + CHUNK], range(start, start + CHUNK)))
+            chunk = listed[start : start + CHUNK]
+            number.update(zip(chunk, range(start, start + len(chunk)), strict=True))
         rows = _concatenate(
             np.fromiter(map(number.__getitem__, map(itemgetter(0), part)), np.int64, len(part))
             for part in parts

@@ -1,9 +1,11 @@
 """The engines together: fit once from the catalog and the likes, then answer users.
 
 This is what the recommendation service calls. ``fit`` costs one EASE solve
-(O(n³) in at most ``EaseConfig.max_items`` films) and one sparse product for
-kNN; refit it periodically or after a batch of new likes (``refit``) and swap the
-object in: a ``Recommender`` is immutable, so readers need no lock.
+(O(n³) in the most liked films that fit ``EaseConfig.memory_mb``, ~4,100 by default)
+and a blockwise sparse product for kNN over the whole catalog (see
+``engines.collaborative``); refit it periodically or after a batch of new likes
+(``refit``), in a worker thread (the heavy parts release the GIL), and swap the object
+in: a ``Recommender`` is immutable, so readers need no lock. bench/refit.py measures it.
 """
 
 from __future__ import annotations
