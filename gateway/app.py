@@ -25,6 +25,7 @@ from gateway.openapi import BEARER_SCHEME, annotated_methods, component_schemas,
 from gateway.routes import CallSettings, rpc_bindings
 from gateway.settings import GatewaySettings
 from gateway.tickets import StreamTickets, tickets_route
+from gateway.transcode import RenderedReplies
 
 AUTH_SERVICE = "cinema.auth.v1.AuthService"
 
@@ -101,8 +102,9 @@ def create_app(
     )
     calls = CallSettings(unary_timeout=unary_timeout, stream_timeout=stream_timeout)
     tickets = StreamTickets(settings.stream_ticket_seconds)
+    rendered = RenderedReplies(calls.rendered_bytes)
     for rpc in rpc_bindings(exposed):
-        app.router.routes.append(rpc.route(pool, calls, tickets))
+        app.router.routes.append(rpc.route(pool, calls, tickets, rendered))
     if pool.serves(AUTH_SERVICE):
         app.router.routes.append(tickets_route(pool, tickets))
     install_docs(app)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +25,13 @@ _FIXED = {
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
 }
+_FIXED_RAW = tuple((name.encode(), value.encode()) for name, value in _FIXED.items())
+_CSP = b"content-security-policy"
+_PAGE_POLICY_RAW = PAGE_POLICY.encode()
+_API_POLICY_RAW = API_POLICY.encode()
+_CACHE_CONTROL = b"cache-control"
+_NO_STORE = b"no-store"
+_CONTENT_TYPE = b"content-type"
 
 
 class SecurityHeaders:
@@ -43,15 +51,24 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in _FIXED.items():
-                    headers.setdefault(name, value)
-                html = headers.get("content-type", "").startswith("text/html")
-                headers.setdefault("content-security-policy", PAGE_POLICY if html else API_POLICY)
-                headers.setdefault("cache-control", "no-store")
+                message["headers"] = _with_security_headers(message.get("headers", ()))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _with_security_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`raw` (ASGI headers, lower-case names) plus each security header it lacks."""
+    headers = list(raw)
+    present = {name for name, _ in headers}
+    headers.extend(item for item in _FIXED_RAW if item[0] not in present)
+    if _CSP not in present:
+        content_type = next((value for name, value in headers if name == _CONTENT_TYPE), b"")
+        html = content_type.startswith(b"text/html")
+        headers.append((_CSP, _PAGE_POLICY_RAW if html else _API_POLICY_RAW))
+    if _CACHE_CONTROL not in present:
+        headers.append((_CACHE_CONTROL, _NO_STORE))
+    return headers
 
 
 def allow_origins(app: Starlette, origins: list[str]) -> None:

@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from fastapi.routing import APIRoute
@@ -16,6 +17,7 @@ from google.protobuf.message import Message
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import request_response
 
 from gateway import errors
 from gateway.channels import ChannelPool
@@ -23,7 +25,7 @@ from gateway.forwarding import REQUEST_ID_HEADER, outgoing_metadata, request_id
 from gateway.httprule import Binding, method_bindings, success_code
 from gateway.openapi import operation_description, operation_extra
 from gateway.tickets import TICKET_PARAMETER, StreamTickets, unknown_ticket
-from gateway.transcode import FieldViolation, build_request, render_response
+from gateway.transcode import FieldViolation, RenderedReplies, build_request, render_response
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,21 @@ class CallSettings:
     #: How long a stream may take to send its first message before the answer starts
     #: anyway; a refusal (no token, a bad request) comes before it, as a proper status.
     stream_start_timeout: float = 5.0
+    #: How much memory the JSON of recent unary replies may hold (see RenderedReplies).
+    rendered_bytes: int = 8 * 1024 * 1024
+
+
+class RpcRoute(APIRoute):
+    """An APIRoute for the OpenAPI document whose requests go straight to its handler.
+
+    The handler takes the Request and returns a Response itself, so FastAPI's parameter
+    and dependency machinery (and its exit stacks) would do nothing on each request but
+    take time: requests run it as a plain Starlette endpoint.
+    """
+
+    def __init__(self, path: str, endpoint: Endpoint, **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.app = request_response(endpoint)
 
 
 @dataclass(frozen=True)
@@ -53,13 +70,20 @@ class RpcBinding:
     def rpc_path(self) -> str:
         return f"/{self.method.containing_service.full_name}/{self.method.name}"
 
-    def route(self, pool: ChannelPool, settings: CallSettings, tickets: StreamTickets) -> APIRoute:
+    def route(
+        self,
+        pool: ChannelPool,
+        settings: CallSettings,
+        tickets: StreamTickets,
+        rendered: RenderedReplies | None = None,
+    ) -> APIRoute:
         method = self.method
         if method.server_streaming:
             handler = _streaming_handler(self, pool, settings, tickets)
         else:
-            handler = _unary_handler(self, pool, settings)
-        return APIRoute(
+            replies = rendered if rendered is not None else RenderedReplies(settings.rendered_bytes)
+            handler = _unary_handler(self, pool, settings, replies)
+        return RpcRoute(
             self.binding.path.starlette_path,
             handler,
             methods=[self.binding.verb],
@@ -88,27 +112,36 @@ def rpc_bindings(services: Iterable[ServiceDescriptor]) -> list[RpcBinding]:
     return sorted(bindings, key=lambda rpc: rpc.binding.path.sort_key)
 
 
-def _unary_handler(rpc: RpcBinding, pool: ChannelPool, settings: CallSettings) -> Endpoint:
+def _unary_handler(
+    rpc: RpcBinding, pool: ChannelPool, settings: CallSettings, rendered: RenderedReplies
+) -> Endpoint:
     request_class = message_factory.GetMessageClass(rpc.method.input_type)
     response_class = message_factory.GetMessageClass(rpc.method.output_type)
     status = success_code(rpc.method)
+    service, rpc_path, response_body = (
+        rpc.method.containing_service.full_name,
+        rpc.rpc_path,
+        rpc.binding.response_body,
+    )
+    serializer = request_class.SerializeToString
 
     async def handle(request: Request) -> Response:
         call_id = request_id(request)
         try:
             message = await _request_message(request, rpc.binding, request_class)
-            call = pool.channel(rpc.method.containing_service.full_name).unary_unary(
-                rpc.rpc_path,
-                request_serializer=request_class.SerializeToString,
-                response_deserializer=response_class.FromString,
-            )
-            reply = await call(
+            # The reply stays bytes: its JSON may be known already (RenderedReplies).
+            wire = await pool.unary_raw(service, rpc_path, serializer)(
                 message,
                 metadata=outgoing_metadata(request, call_id),
                 timeout=settings.unary_timeout,
             )
-            body = render_response(reply, rpc.binding.response_body)
-            return JSONResponse(body, status_code=status, headers={REQUEST_ID_HEADER: call_id})
+            body = rendered.body(wire, response_class, response_body)
+            return Response(
+                body,
+                status_code=status,
+                headers={REQUEST_ID_HEADER: call_id},
+                media_type="application/json",
+            )
         except Exception as error:
             return _error_response(_http_error(error, rpc, call_id), call_id)
 

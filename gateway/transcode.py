@@ -8,6 +8,7 @@ then path parameters, which win. Every value goes through the proto3 JSON mappin
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
@@ -138,6 +139,52 @@ def render_response(message: Message, response_body: str) -> Any:
         return document
     field = message.DESCRIPTOR.fields_by_name[response_body]
     return document.get(field.json_name)
+
+
+def dump_json(document: Any) -> bytes:
+    """JSON bytes exactly as Starlette's JSONResponse renders them (compact, UTF-8)."""
+    return json.dumps(
+        document, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
+
+
+class RenderedReplies:
+    """The JSON bodies of recent replies, by route and the reply's wire bytes.
+
+    The same bytes always render the same JSON, so a reply seen before (a popular film, a
+    warm list asked for again) is neither parsed nor rendered again. Least recently used
+    entries go once keys and bodies together pass `max_bytes`; larger replies are never kept.
+    """
+
+    def __init__(self, max_bytes: int = 8 * 1024 * 1024, max_entry_bytes: int = 256 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self._entries: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
+        self._size = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def body(self, wire: bytes, reply_class: type[Message], response_body: str) -> bytes:
+        """The JSON of `wire` (a `reply_class`), or of its field `response_body` when set."""
+        key = (f"{reply_class.DESCRIPTOR.full_name}:{response_body}", wire)
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+            return found
+        body = dump_json(render_response(reply_class.FromString(wire), response_body))
+        size = len(wire) + len(body)
+        if size <= self.max_entry_bytes:
+            self._entries[key] = body
+            self._size += size
+            while self._size > self.max_bytes:
+                (_, old_wire), old_body = self._entries.popitem(last=False)
+                self._size -= len(old_wire) + len(old_body)
+        return body
 
 
 def merge_json(message: Message, document: object, path: str) -> None:
