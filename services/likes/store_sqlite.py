@@ -1,6 +1,7 @@
 """The embedded likes store: SQLite through aiosqlite.
 
-A change and its event commit in one transaction. The log's sequence is the events
+A change and its event commit in one transaction (with the other writes queued at the
+same time: group commit, see :class:`SqliteLikesStore`). The log's sequence is the events
 table's AUTOINCREMENT key: SQLite lets one writer at a time in (also across
 processes), so a sequence is never committed after a greater one and a reader that
 resumes after its last sequence can never skip an event that commits later.
@@ -9,11 +10,14 @@ resumes after its last sequence can never skip an event that commits later.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiosqlite
 import structlog
@@ -34,6 +38,8 @@ from services.likes.model import (
 from services.likes.store import AppendSignal
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
+GROUP_MAX = 512  # writes committed together at most
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ratings (
@@ -72,116 +78,182 @@ def _after(cursor: PageCursor | None, time_column: str) -> tuple[str, list[objec
     return clause, [cursor.time_us, cursor.time_us, cursor.film_id]
 
 
+Work = Callable[[sqlite3.Connection], T]
+
+
 class SqliteLikesStore:
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    """Writes go through one connection in one thread, committed in groups.
+
+    Each write is a function of the connection, queued; a flusher runs every write
+    queued meanwhile in ONE transaction (one thread hop, one commit and WAL sync for
+    all), so concurrent writers share the commit instead of queueing for a lock and
+    six thread hops each. When one write of a group fails, the group rolls back and
+    each of its writes runs again in a transaction of its own, so the failure stays
+    with its writer. A write's functions only touch the database, so running one again
+    after a rollback is safe.
+    """
+
+    def __init__(
+        self, writer: sqlite3.Connection, reader: aiosqlite.Connection, thread: ThreadPoolExecutor
+    ) -> None:
         self._writer = writer
         self._reader = reader
-        # One connection serves every writing coroutine: a transaction must not interleave.
-        self._write_lock = asyncio.Lock()
+        self._thread = thread  # the writer connection's only thread
+        self._queue: list[_Queued] = []
+        self._flusher: asyncio.Task[None] | None = None
         self.appended = AppendSignal()
 
     @classmethod
     async def open(cls, path: str) -> SqliteLikesStore:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        writer = await aiosqlite.connect(path, isolation_level=None)
-        await writer.execute("PRAGMA journal_mode=WAL")
-        await writer.execute("PRAGMA busy_timeout=10000")
-        await writer.executescript(SCHEMA)
+        thread = ThreadPoolExecutor(1, thread_name_prefix="likes-sqlite-writer")
+
+        def connect() -> sqlite3.Connection:
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=10000")
+            db.executescript(SCHEMA)
+            return db
+
+        writer = await asyncio.get_running_loop().run_in_executor(thread, connect)
         # A separate reader never sees the writer's uncommitted rows (WAL snapshots).
         reader = await aiosqlite.connect(path, isolation_level=None)
         await reader.execute("PRAGMA busy_timeout=10000")
-        return cls(writer, reader)
+        return cls(writer, reader, thread)
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction on the shared connection; callers are ``@completes``.
+    async def _write(self, work: Work[T], appends: bool = True) -> T:
+        """``work`` committed (with whatever other writes were queued meanwhile).
 
-        Every writing method runs to completion, so a cancellation never strands a
-        transaction; a BEGIN left open anyway (a failed ROLLBACK) is rolled back first,
-        so one bad write cannot fail every later one.
+        Callers are ``@completes``: a cancelled caller still waits for the commit.
         """
-        async with self._write_lock:
-            if self._writer.in_transaction:
-                log.warning("likes_store_rolled_back_stranded_transaction")
-                await self._writer.execute("ROLLBACK")
-            # IMMEDIATE takes the write lock up front: read-then-write without upgrade races.
-            await self._writer.execute("BEGIN IMMEDIATE")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Queued(work, future, appends))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._queue:
+            group, self._queue = self._queue[:GROUP_MAX], self._queue[GROUP_MAX:]
+            running = loop.run_in_executor(self._thread, self._commit, [q.work for q in group])
             try:
-                yield self._writer
-                await self._writer.execute("COMMIT")
-            except BaseException:
-                if self._writer.in_transaction:
-                    await self._writer.execute("ROLLBACK")
+                outcomes = await asyncio.shield(running)
+            except asyncio.CancelledError:
+                # The loop is closing: the group commits or not, but nobody waits for it.
+                for queued in group:
+                    queued.future.cancel()
                 raise
+            for queued, (ok, value) in zip(group, outcomes, strict=True):
+                if queued.future.done():
+                    continue
+                if ok:
+                    queued.future.set_result(value)
+                else:
+                    queued.future.set_exception(value)
+            if any(q.appends and ok for q, (ok, _) in zip(group, outcomes, strict=True)):
+                self.appended.notify()
+
+    def _commit(self, works: list[Work[object]]) -> list[tuple[bool, Any]]:
+        """In the writer thread: the group in one transaction, else each write alone."""
+        try:
+            return [(True, result) for result in self._transaction(works)]
+        except Exception as error:
+            if len(works) == 1:
+                return [(False, error)]
+        outcomes: list[tuple[bool, Any]] = []
+        for work in works:
+            try:
+                outcomes.append((True, self._transaction([work])[0]))
+            except Exception as error:
+                outcomes.append((False, error))
+        return outcomes
+
+    def _transaction(self, works: list[Work[object]]) -> list[object]:
+        db = self._writer
+        if db.in_transaction:
+            log.warning("likes_store_rolled_back_stranded_transaction")
+            db.execute("ROLLBACK")
+        # IMMEDIATE takes the write lock up front: read-then-write without upgrade races.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            results = [work(db) for work in works]
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return results
 
     @staticmethod
-    async def _append(
-        db: aiosqlite.Connection, user_id: str, film_id: str, kind: EventKind, now_us: int
+    def _append(
+        db: sqlite3.Connection, user_id: str, film_id: str, kind: EventKind, now_us: int
     ) -> None:
-        await db.execute(
+        db.execute(
             "INSERT INTO events (event_id, user_id, film_id, kind, time_us) VALUES (?, ?, ?, ?, ?)",
             (uuid.uuid4().hex, user_id, film_id, int(kind), now_us),
         )
 
     @completes
     async def rate(self, user_id: str, film_id: str, rating: Rating, now_us: int) -> RateResult:
-        async with self._transaction() as db:
-            async with db.execute(
+        def work(db: sqlite3.Connection) -> RateResult:
+            row = db.execute(
                 "SELECT rating, updated_us FROM ratings WHERE user_id = ? AND film_id = ?",
                 (user_id, film_id),
-            ) as cursor:
-                row = await cursor.fetchone()
+            ).fetchone()
             if row is not None and row[0] == rating:
                 return RateResult(FilmRating(film_id, rating, row[1]), changed=False)
-            await db.execute(
+            db.execute(
                 "INSERT INTO ratings (user_id, film_id, rating, updated_us) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (user_id, film_id)"
                 " DO UPDATE SET rating = excluded.rating, updated_us = excluded.updated_us",
                 (user_id, film_id, int(rating), now_us),
             )
-            await self._append(db, user_id, film_id, rated_kind(rating), now_us)
-        self.appended.notify()
-        return RateResult(FilmRating(film_id, rating, now_us), changed=True)
+            self._append(db, user_id, film_id, rated_kind(rating), now_us)
+            return RateResult(FilmRating(film_id, rating, now_us), changed=True)
+
+        return await self._write(work)
 
     @completes
     async def _delete(
         self, table: str, user_id: str, film_id: str, kind: EventKind, now_us: int
     ) -> bool:
-        async with self._transaction() as db:
-            cursor = await db.execute(
+        def work(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
                 f"DELETE FROM {table} WHERE user_id = ? AND film_id = ?", (user_id, film_id)
             )
             if cursor.rowcount == 0:
                 return False
-            await self._append(db, user_id, film_id, kind, now_us)
-        self.appended.notify()
-        return True
+            self._append(db, user_id, film_id, kind, now_us)
+            return True
+
+        return await self._write(work)
 
     async def clear_rating(self, user_id: str, film_id: str, now_us: int) -> bool:
         return await self._delete("ratings", user_id, film_id, EventKind.RATING_CLEARED, now_us)
 
     @completes
     async def exclude(self, user_id: str, film_id: str, now_us: int) -> bool:
-        async with self._transaction() as db:
-            cursor = await db.execute(
+        def work(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
                 "INSERT INTO exclusions (user_id, film_id, created_us) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 (user_id, film_id, now_us),
             )
             if cursor.rowcount == 0:
                 return False
-            await self._append(db, user_id, film_id, EventKind.FILM_EXCLUDED, now_us)
-        self.appended.notify()
-        return True
+            self._append(db, user_id, film_id, EventKind.FILM_EXCLUDED, now_us)
+            return True
+
+        return await self._write(work)
 
     async def include(self, user_id: str, film_id: str, now_us: int) -> bool:
         return await self._delete("exclusions", user_id, film_id, EventKind.FILM_INCLUDED, now_us)
 
     @completes
     async def record_more_like_this(self, user_id: str, film_id: str, now_us: int) -> None:
-        async with self._transaction() as db:
-            await self._append(db, user_id, film_id, EventKind.MORE_LIKE_THIS_REQUESTED, now_us)
-        self.appended.notify()
+        kind = EventKind.MORE_LIKE_THIS_REQUESTED
+        await self._write(lambda db: self._append(db, user_id, film_id, kind, now_us))
 
     async def _rows(self, sql: str, params: Sequence[object]) -> list[aiosqlite.Row]:
         async with self._reader.execute(sql, params) as cursor:
@@ -254,17 +326,19 @@ class SqliteLikesStore:
     @completes
     async def acquire_lease(self, name: str, owner: str, seconds: float) -> bool:
         now_us = time.time_ns() // 1000
-        async with self._transaction() as db:
-            await db.execute(
+
+        def work(db: sqlite3.Connection) -> bool:
+            db.execute(
                 "INSERT INTO leases (name, owner, expires_us) VALUES (?, ?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,"
                 " expires_us = excluded.expires_us"
                 " WHERE leases.owner = excluded.owner OR leases.expires_us < ?",
                 (name, owner, now_us + int(seconds * 1_000_000), now_us),
             )
-            async with db.execute("SELECT owner FROM leases WHERE name = ?", (name,)) as cursor:
-                row = await cursor.fetchone()
-        return row is not None and row[0] == owner
+            row = db.execute("SELECT owner FROM leases WHERE name = ?", (name,)).fetchone()
+            return row is not None and row[0] == owner
+
+        return await self._write(work, appends=False)
 
     async def get_cursor(self, name: str) -> int:
         rows = await self._rows("SELECT sequence FROM cursors WHERE name = ?", [name])
@@ -272,13 +346,25 @@ class SqliteLikesStore:
 
     @completes
     async def set_cursor(self, name: str, sequence: int) -> None:
-        async with self._transaction() as db:
-            await db.execute(
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
                 "INSERT INTO cursors (name, sequence) VALUES (?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET sequence = excluded.sequence",
                 (name, sequence),
             )
 
+        await self._write(work, appends=False)
+
     async def close(self) -> None:
-        await self._writer.close()
+        if self._flusher is not None and not self._flusher.done():
+            await asyncio.wait({self._flusher})  # the writes queued before close commit
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._writer.close)
+        self._thread.shutdown(wait=False)
         await self._reader.close()
+
+
+@dataclass(frozen=True)
+class _Queued:
+    work: Work[Any]
+    future: asyncio.Future[Any]
+    appends: bool  # whether the write may append to the log (wakes its readers)
