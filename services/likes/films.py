@@ -1,11 +1,16 @@
 """Which films exist, asked of the catalog service over gRPC and cached in-process.
 
 A film that exists is trusted for long (films are rarely deleted); a missing one only
-briefly, so a film added to the catalog can be rated soon after.
+briefly, so a film added to the catalog can be rated soon after. A film already known
+costs a dictionary lookup, no round trip; the films asked for at once while not known
+(a burst of first ratings) go to the catalog together, in one BatchGetFilms, and a film
+already being asked for is not asked for again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -19,6 +24,9 @@ from services.kit.errors import NotFound, Unavailable
 
 CATALOG_TIMEOUT_SECONDS = 5.0
 CAPACITY = 50_000
+BATCH_MAX = 500  # films per BatchGetFilms
+
+Summary = catalog_pb2.FilmSummary | None
 
 
 class FilmDirectory:
@@ -35,37 +43,82 @@ class FilmDirectory:
         self._missing_seconds = missing_seconds
         self._clock = clock
         self._channel = clients.LazyChannel(target)
-        self._known: OrderedDict[str, tuple[float, catalog_pb2.FilmSummary | None]] = OrderedDict()
+        self._known: OrderedDict[str, tuple[float, Summary]] = OrderedDict()
+        self._asked: dict[str, asyncio.Future[Summary]] = {}  # in flight or about to be
+        self._to_ask: list[str] = []  # asked for since the last BatchGetFilms went out
+        self._sender: asyncio.Task[None] | None = None
 
     async def require(self, film_id: str) -> None:
         """Returns when the film exists; NotFound when it does not."""
-        try:
-            films = await self.lookup([film_id])
-        except grpc.aio.AioRpcError as error:
-            raise Unavailable("the catalog is unavailable; try again") from error
-        if films.get(film_id) is None:
+        cached = self._known.get(film_id)
+        if cached is not None and cached[0] > self._clock():
+            summary = cached[1]
+        else:
+            try:
+                summary = (await self.lookup([film_id]))[film_id]
+            except grpc.aio.AioRpcError as error:
+                raise Unavailable("the catalog is unavailable; try again") from error
+        if summary is None:
             raise NotFound(f"film {film_id} not found")
 
-    async def lookup(self, film_ids: Sequence[str]) -> dict[str, catalog_pb2.FilmSummary | None]:
+    async def lookup(self, film_ids: Sequence[str]) -> dict[str, Summary]:
         """Each film's summary, None for films the catalog does not have."""
         now = self._clock()
-        answers: dict[str, catalog_pb2.FilmSummary | None] = {}
-        for film_id in film_ids:
+        answers: dict[str, Summary] = {}
+        waiting: dict[str, asyncio.Future[Summary]] = {}
+        for film_id in dict.fromkeys(film_ids):
             cached = self._known.get(film_id)
             if cached is not None and cached[0] > now:
                 answers[film_id] = cached[1]
-        unknown = [i for i in dict.fromkeys(film_ids) if i not in answers]
-        if unknown:
-            response = await self._stub().BatchGetFilms(
-                catalog_pb2.BatchGetFilmsRequest(film_ids=unknown), timeout=CATALOG_TIMEOUT_SECONDS
-            )
-            fetched: dict[str, catalog_pb2.FilmSummary | None] = dict.fromkeys(unknown)
-            fetched.update({film.id: film_summary(film) for film in response.films})
-            self._remember(fetched, now)
-            answers.update(fetched)
+            else:
+                waiting[film_id] = self._ask(film_id)
+        for film_id, answer in waiting.items():
+            # Shielded: a cancelled caller must not cancel the answer others wait for.
+            answers[film_id] = await asyncio.shield(answer)
         return answers
 
-    def _remember(self, answers: dict[str, catalog_pb2.FilmSummary | None], now: float) -> None:
+    def _ask(self, film_id: str) -> asyncio.Future[Summary]:
+        """The answer for one film, from the next BatchGetFilms (or the one under way)."""
+        answer = self._asked.get(film_id)
+        if answer is None:
+            answer = asyncio.get_running_loop().create_future()
+            # A failure nobody waits for any more (all askers cancelled) is not an error.
+            answer.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._asked[film_id] = answer
+            self._to_ask.append(film_id)
+            if self._sender is None or self._sender.done():
+                self._sender = asyncio.create_task(self._send())
+        return answer
+
+    async def _send(self) -> None:
+        """Sends what was asked for meanwhile, in batches, until nothing is left to ask."""
+        await asyncio.sleep(0)  # the callers of this loop turn join the batch
+        while self._to_ask:
+            batch, self._to_ask = self._to_ask[:BATCH_MAX], self._to_ask[BATCH_MAX:]
+            try:
+                response = await self._stub().BatchGetFilms(
+                    catalog_pb2.BatchGetFilmsRequest(film_ids=batch),
+                    timeout=CATALOG_TIMEOUT_SECONDS,
+                )
+            except BaseException as error:
+                for film_id in batch:
+                    answer = self._asked.pop(film_id)
+                    if isinstance(error, asyncio.CancelledError):
+                        answer.cancel()
+                    else:
+                        answer.set_exception(error)
+                if isinstance(error, asyncio.CancelledError):
+                    raise
+                continue
+            fetched: dict[str, Summary] = dict.fromkeys(batch)
+            fetched.update({film.id: film_summary(film) for film in response.films})
+            self._remember(fetched, self._clock())
+            for film_id, summary in fetched.items():
+                answer = self._asked.pop(film_id)
+                if not answer.done():
+                    answer.set_result(summary)
+
+    def _remember(self, answers: dict[str, Summary], now: float) -> None:
         for film_id, summary in answers.items():
             ttl = self._found_seconds if summary is not None else self._missing_seconds
             self._known[film_id] = (now + ttl, summary)
@@ -77,4 +130,8 @@ class FilmDirectory:
         return catalog_pb2_grpc.CatalogServiceStub(self._channel.get())
 
     async def close(self) -> None:
+        if self._sender is not None and not self._sender.done():
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
         await self._channel.close()

@@ -112,6 +112,8 @@ class MongoLikesStore:
         self._cursors: AsyncCollection[Doc] = db["cursors"]
         self._lease_seconds = lease_seconds
         self._relay_owner = uuid.uuid4().hex  # this process, as a lease holder
+        self._terms: dict[tuple[str, str], int] = {}  # (lease, owner) -> term held
+        self._log_end: tuple[int, int] | None = None  # (relay term, last sequence logged)
         self._outbox_written = AppendSignal()
         self.appended = AppendSignal()
 
@@ -159,10 +161,14 @@ class MongoLikesStore:
         return int(head["bucket"]) if head else 0
 
     async def _open_bucket(self, sequence: int) -> None:
-        """Moves the head to ``sequence``'s bucket before its first event goes in."""
-        bucket = (sequence - 1) // self._log_bucket
-        if bucket > await self._head_bucket():
-            # Only the lease holder writes the head, so FerretDB's read-modify-write is safe.
+        """Moves the head to ``sequence``'s bucket before the bucket's first event goes in.
+
+        Sequences are dense, so only a bucket's first sequence opens it (again, after a
+        relay that moved the head died before its insert: setting it twice is harmless).
+        Only the lease holder writes the head, so FerretDB's read-modify-write is safe.
+        """
+        if (sequence - 1) % self._log_bucket == 0:
+            bucket = (sequence - 1) // self._log_bucket
             await self._heads.update_one(
                 {"_id": LOG_HEAD}, {"$set": {"bucket": bucket}}, upsert=True
             )
@@ -336,12 +342,22 @@ class MongoLikesStore:
                 break  # another replica relays; it will find these too
             # Holding the lease, this relay is the log's only writer: it numbers events,
             # in the order of the changes' times (one user's sequential calls keep theirs).
-            next_sequence = await self.last_sequence() + 1
+            # The log's end is remembered while this relay keeps the same lease term:
+            # nobody else appends meanwhile. Otherwise (or after a failure) it is looked up.
+            term = self._terms.get((RELAY_LEASE, self._relay_owner))
+            known = self._log_end
+            self._log_end = None
+            if known is not None and known[0] == term:
+                next_sequence = known[1] + 1
+            else:
+                next_sequence = await self.last_sequence() + 1
             for change in _versions_in_order(pending):
                 if await self._log(change, next_sequence):
                     next_sequence += 1
                     moved += 1
                 await self._mark_logged(change)
+            if term is not None:
+                self._log_end = (term, next_sequence - 1)
             if moved:
                 self.appended.notify()
         return moved
@@ -396,9 +412,11 @@ class MongoLikesStore:
         now_us = _now_us()
         expires_us = now_us + int(seconds * 1_000_000)
         held = await self._leases.find_one({"name": name}, sort=[("term", DESCENDING)])
+        self._terms.pop((name, owner), None)
         if held is not None and held["owner"] == owner:
             renewed = {"$set": {"expires_us": expires_us}}
             await self._leases.update_one({"_id": held["_id"]}, renewed)
+            self._terms[(name, owner)] = int(held["term"])
             return True
         if held is not None and held["expires_us"] >= now_us:
             return False
@@ -410,6 +428,7 @@ class MongoLikesStore:
         except DuplicateKeyError:
             return False
         await self._leases.delete_many({"name": name, "term": {"$lt": term}})
+        self._terms[(name, owner)] = term
         return True
 
     async def get_cursor(self, name: str) -> int:

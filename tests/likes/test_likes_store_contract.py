@@ -295,3 +295,22 @@ async def test_mongo_log_of_one_collection_is_moved_into_buckets(
         assert [e.sequence for e in await logged(store)] == [1, 2, 3, 4]
     finally:
         await store.close()
+
+
+async def test_mongo_relays_taking_turns_continue_one_dense_log(
+    mongo_database_name: str, mongodb_url: str
+) -> None:
+    dsn = f"{mongodb_url.rstrip('/')}/{mongo_database_name}"
+    first = await MongoLikesStore.open(dsn, 0.1, log_bucket=2)
+    second = await MongoLikesStore.open(dsn, 0.1, log_bucket=2)
+    try:
+        for n, film in enumerate(FILMS[:6]):
+            relay = (first, second)[n // 2 % 2]  # two in a row each: a remembered end, then not
+            await relay.rate(ALICE, film, Rating.LIKE, 1_000 + n)
+            assert await relay.relay_outbox() == 1
+            await asyncio.sleep(0.15)  # the lease lapses; the other one takes it next
+        events = await first.events_after(0, 10)
+        assert [(e.sequence, e.film_id) for e in events] == list(enumerate(FILMS[:6], 1))
+    finally:
+        await first.close()
+        await second.close()
