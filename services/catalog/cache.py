@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 import redis.asyncio as redis
 import structlog
@@ -30,6 +30,10 @@ TIMEOUT_SECONDS = 1.0  # per Redis command and connect: a cache must answer fast
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
 class FilmCache(Protocol):
     async def get_many(self, film_ids: Sequence[str]) -> dict[str, bytes]: ...
 
@@ -37,13 +41,66 @@ class FilmCache(Protocol):
 
     async def invalidate(self, film_ids: Iterable[str]) -> None: ...
 
+    def on_invalidate(self, listener: Callable[[], None]) -> None:
+        """Calls ``listener`` whenever films are invalidated through this object (the
+        catalog has changed): what is derived from films (search results) drops then."""
+        ...
+
     async def close(self) -> None: ...
 
 
-class MemoryFilmCache:
+class _Listeners:
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_invalidate(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+
+class ResultCache(Generic[K, V]):
+    """In-process answers kept for a few seconds (popular searches), LRU-bounded.
+
+    Synchronous: a hit costs a dict lookup, no await. Whoever fills it clears it when the
+    data behind it changes; the TTL bounds staleness where no such news arrives.
+    """
+
+    def __init__(self, ttl_seconds: float, capacity: int = 1024) -> None:
+        self._ttl = ttl_seconds
+        self._capacity = capacity
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] < time.monotonic():
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = (time.monotonic() + self._ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class MemoryFilmCache(_Listeners):
     """A bounded LRU with per-entry expiry."""
 
     def __init__(self, ttl_seconds: float, capacity: int = 10_000) -> None:
+        super().__init__()
         self._ttl = ttl_seconds
         self._capacity = capacity
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
@@ -72,17 +129,19 @@ class MemoryFilmCache:
     async def invalidate(self, film_ids: Iterable[str]) -> None:
         for film_id in film_ids:
             self._entries.pop(film_id, None)
+        self._changed()
 
     async def close(self) -> None:
         self._entries.clear()
 
 
-class RedisFilmCache:
+class RedisFilmCache(_Listeners):
     """Shared by every replica. Reads never fail because of it: while Redis is unreachable
     they go to the store (a miss) and nothing is cached; invalidation still raises, so the
     ETL retries it rather than leave a stale film behind."""
 
     def __init__(self, url: str, ttl_seconds: float) -> None:
+        super().__init__()
         # redis-py retries a lost connection 10 times with backoff (seconds per call): a
         # cache that is down must cost a read one quick attempt, not that.
         self._redis = redis.Redis.from_url(
@@ -122,6 +181,7 @@ class RedisFilmCache:
         keys = [KEY_PREFIX + i for i in film_ids]
         for start in range(0, len(keys), 1000):
             await self._redis.delete(*keys[start : start + 1000])
+        self._changed()
 
     async def close(self) -> None:
         await self._redis.aclose()

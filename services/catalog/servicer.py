@@ -9,7 +9,7 @@ import grpc
 
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from services.catalog import convert, matching, paging
-from services.catalog.cache import FilmCache
+from services.catalog.cache import FilmCache, ResultCache
 from services.catalog.messages import (
     MAX_MATCH_CHARACTERS,
     MAX_TITLE_CHARACTERS,
@@ -31,6 +31,12 @@ MAX_QUERY_WORDS = 32
 MATCH_CANDIDATES = 20
 #: Title violations listed one by one; past that a summary keeps the answer small.
 MAX_LISTED_VIOLATIONS = 10
+#: A search answer is reused this long (popular queries are asked many times a second);
+#: it is dropped at once when the catalog changes through this process's film cache.
+SEARCH_CACHE_SECONDS = 5.0
+SEARCH_CACHE_ENTRIES = 2048
+#: Films whose GetFilm answer is kept built, checked against the film cache's bytes.
+BUILT_FILMS = 10_000
 
 
 def _query(value: str, field: str = "query") -> str:
@@ -71,29 +77,53 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     def __init__(self, store: CatalogStore, cache: FilmCache) -> None:
         self._store = store
         self._cache = cache
+        # GetFilm answers as built from the cached bytes: parsed again only when the
+        # cache holds other bytes for the film (it changed), so never staler than it.
+        self._built: ResultCache[str, tuple[bytes, catalog_pb2.GetFilmResponse]] = ResultCache(
+            float("inf"), BUILT_FILMS
+        )
+        self._searches: ResultCache[tuple[str, int, int], catalog_pb2.SearchFilmsResponse] = (
+            ResultCache(SEARCH_CACHE_SECONDS, SEARCH_CACHE_ENTRIES)
+        )
+        cache.on_invalidate(self._searches.clear)
+
+    def _build(self, film_id: str, data: bytes) -> catalog_pb2.GetFilmResponse:
+        built = self._built.get(film_id)
+        if built is not None and (built[0] is data or built[0] == data):
+            return built[1]
+        response = catalog_pb2.GetFilmResponse(film=catalog_pb2.Film.FromString(data))
+        self._built.put(film_id, (data, response))
+        return response
+
+    async def _answers(self, film_ids: Sequence[str]) -> dict[str, catalog_pb2.GetFilmResponse]:
+        """GetFilm answers by film id through the read-through cache; unknown ids are absent.
+
+        The answers are shared: read them, never change them.
+        """
+        cached = await self._cache.get_many(film_ids)
+        answers = {i: self._build(i, data) for i, data in cached.items()}
+        missing = [i for i in film_ids if i not in answers]
+        if missing:
+            loaded = {
+                i: convert.film_message(f).SerializeToString()
+                for i, f in (await self._store.batch_get_films(missing)).items()
+            }
+            await self._cache.put_many(loaded)
+            answers.update((i, self._build(i, data)) for i, data in loaded.items())
+        return answers
 
     async def _films(self, film_ids: Sequence[str]) -> dict[str, catalog_pb2.Film]:
         """Films by id through the read-through cache; unknown ids are absent."""
-        cached = await self._cache.get_many(film_ids)
-        films = {i: catalog_pb2.Film.FromString(data) for i, data in cached.items()}
-        missing = [i for i in film_ids if i not in films]
-        if missing:
-            loaded = {
-                i: convert.film_message(f)
-                for i, f in (await self._store.batch_get_films(missing)).items()
-            }
-            await self._cache.put_many({i: m.SerializeToString() for i, m in loaded.items()})
-            films.update(loaded)
-        return films
+        return {i: answer.film for i, answer in (await self._answers(film_ids)).items()}
 
     async def GetFilm(
         self, request: catalog_pb2.GetFilmRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.GetFilmResponse:
         film_id = required_uuid(request.film_id, "film_id")
-        film = (await self._films([film_id])).get(film_id)
-        if film is None:
+        answer = (await self._answers([film_id])).get(film_id)
+        if answer is None:
             raise NotFound(f"film {film_id} not found")
-        return catalog_pb2.GetFilmResponse(film=film)
+        return answer
 
     async def BatchGetFilms(
         self, request: catalog_pb2.BatchGetFilmsRequest, context: grpc.aio.ServicerContext
@@ -148,12 +178,19 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         query = _query(request.query)
         limit = page_size(request.page_size)
         offset = paging.decode_token(request.page_token, "films", query)
-        page = await self._store.search_films(query, offset, limit)
-        return catalog_pb2.SearchFilmsResponse(
-            films=[convert.summary_message(f) for f in page.items],
-            next_page_token=paging.next_token(offset, len(page.items), page.total, "films", query),
-            total_size=page.total,
-        )
+        key = (query, offset, limit)
+        answer = self._searches.get(key)
+        if answer is None:
+            page = await self._store.search_films(query, offset, limit)
+            answer = catalog_pb2.SearchFilmsResponse(
+                films=[convert.summary_message(f) for f in page.items],
+                next_page_token=paging.next_token(
+                    offset, len(page.items), page.total, "films", query
+                ),
+                total_size=page.total,
+            )
+            self._searches.put(key, answer)
+        return answer
 
     async def MatchTitles(
         self, request: catalog_pb2.MatchTitlesRequest, context: grpc.aio.ServicerContext

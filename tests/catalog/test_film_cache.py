@@ -1,4 +1,5 @@
-"""The read-through film cache: reads are served from it, and the ETL's changes drop it."""
+"""The read-through film cache: reads are served from it, and the ETL's changes drop it
+(and the search answers kept in memory with it)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from cinema.catalog.v1 import catalog_pb2
 from etl.pipeline import run_import
 from services.catalog.cache import FilmCache, open_cache
-from services.catalog.model import Film
+from services.catalog.model import Film, FilmSummary, Page
 from services.catalog.servicer import CatalogServicer
 from services.catalog.store import CatalogStore, open_store
 from services.kit.config import Settings
@@ -26,15 +27,20 @@ _NO_CONTEXT = cast(grpc.aio.ServicerContext, None)  # GetFilm never looks at it
 
 
 class CountingStore:
-    """The real store, counting the film reads that reach it."""
+    """The real store, counting the film reads and searches that reach it."""
 
     def __init__(self, store: CatalogStore) -> None:
         self.store = store
         self.film_reads = 0
+        self.searches = 0
 
     async def batch_get_films(self, film_ids: Sequence[str]) -> dict[str, Film]:
         self.film_reads += 1
         return await self.store.batch_get_films(film_ids)
+
+    async def search_films(self, query: str, offset: int, limit: int) -> Page[FilmSummary]:
+        self.searches += 1
+        return await self.store.search_films(query, offset, limit)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
@@ -70,6 +76,12 @@ async def store(settings: Settings, legacy: Path) -> AsyncIterator[CountingStore
 async def _title(servicer: CatalogServicer, film_id: str) -> str:
     response = await servicer.GetFilm(catalog_pb2.GetFilmRequest(film_id=film_id), _NO_CONTEXT)
     return response.film.title
+
+
+async def _search(servicer: CatalogServicer, query: str, page_size: int = 0) -> list[str]:
+    request = catalog_pb2.SearchFilmsRequest(query=query, page_size=page_size)
+    response = await servicer.SearchFilms(request, _NO_CONTEXT)
+    return [film.title for film in response.films]
 
 
 def _retitle(legacy: Path, film_id: str, title: str) -> None:
@@ -128,3 +140,32 @@ async def test_import_run_as_another_process_drops_the_redis_copy(
     assert etl.returncode == 0, output.decode()
 
     assert await _title(servicer, lc.HEAT) == "Heat (Director's Cut)"
+
+
+async def test_a_repeated_search_is_answered_from_memory(
+    store: CountingStore, cache: FilmCache
+) -> None:
+    servicer = CatalogServicer(cast(CatalogStore, store), cache)
+
+    first = await _search(servicer, "matrix")
+    assert "The Matrix" in first
+    assert await _search(servicer, "  matrix ") == first  # the same query once stripped
+    assert store.searches == 1
+
+    # Another page size is another answer.
+    assert await _search(servicer, "matrix", page_size=1) == first[:1]
+    assert store.searches == 2
+
+
+@pytest.mark.parametrize("settings", ["memory"], indirect=True)
+async def test_search_after_the_etl_changed_a_film_is_fresh(
+    settings: Settings, store: CountingStore, cache: FilmCache, legacy: Path
+) -> None:
+    servicer = CatalogServicer(cast(CatalogStore, store), cache)
+    assert "The Matrix" in await _search(servicer, "matrix")
+    _retitle(legacy, lc.MATRIX, "The Matrix (Remastered)")
+
+    await run_import(settings, legacy, cache=cache)
+
+    assert "The Matrix (Remastered)" in await _search(servicer, "matrix")
+    assert store.searches == 2
