@@ -91,6 +91,12 @@ def ghz_requests(
     return parse_ghz(json.loads(done.stdout), concurrency, seconds)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def driver_loop(path: Path, film_ids: list[str], seconds: float) -> Load:
     """The store's statements on bare sqlite3, one transaction per rating, for ``seconds``."""
     db = sqlite3.connect(path, isolation_level=None)
@@ -161,24 +167,30 @@ def rate_film(quick: bool, concurrency: int) -> None:
         # Warm-up: the film directory's cache, the connections, the code paths.
         ghz_requests(stack.grpc_address, requests, user, concurrency, 1.0)
         driver = Path(scratch) / "driver.db"
+        cpu = {"seconds": 0.0, "ratings": 0}
+
+        def project_round() -> Load:
+            before = process_cpu_seconds(stack.pid)
+            load = ghz_requests(stack.grpc_address, requests, user, concurrency, seconds)
+            cpu["seconds"] += process_cpu_seconds(stack.pid) - before
+            cpu["ratings"] += load.requests
+            return load
+
         pair = interleaved(
-            {
-                "project": lambda: ghz_requests(
-                    stack.grpc_address, requests, user, concurrency, seconds
-                ),
-                "baseline": lambda: driver_loop(driver, films, seconds),
-            },
+            {"project": project_round, "baseline": lambda: driver_loop(driver, films, seconds)},
             rounds=rounds,
         )
     project, baseline = pair["project"], pair["baseline"]
     ratio = project.rps / baseline.rps if baseline.rps else 0.0
+    # What a rating costs `cinema up` in CPU (all its threads): the rate a core could take.
+    cpu_ms = 1000 * cpu["seconds"] / cpu["ratings"] if cpu["ratings"] else 0.0
     emit(
         Result(
             name="likes.rate_film",
             target=RATE_TARGET,
             met=ratio >= 0.5 and project.rps >= 1000 and project.errors == 0,
             ratio=round(ratio, 3),
-            project=project.absolutes(),
+            project={**project.absolutes(), "cpu_ms_per_rating": round(cpu_ms, 3)},
             baseline=baseline.absolutes(),
             notes=(
                 f"RateFilm via gRPC on cinema up (embedded), ghz -c{concurrency}, each call a"

@@ -20,6 +20,9 @@ from services.recommendations.model import Change, LikesEvent
 
 
 class EventSource(Protocol):
+    #: How long the pipeline waits after a batch's first event for more to fold with it.
+    fold_linger_seconds: float
+
     def events(self, after_sequence: int) -> AsyncIterator[LikesEvent]:
         """The log's events after ``after_sequence``, in order, following new ones forever;
         raises when the source breaks (the pipeline's supervisor starts it again)."""
@@ -46,7 +49,15 @@ def likes_event(message: likes_pb2.Event) -> LikesEvent | None:
     )
 
 
+#: likes.StreamEvents sends one message per event: under a stream of likes, folds of one
+#: event apiece would cost a store transaction each (0.35 ms of CPU per like measured on
+#: RateFilm at 32 in flight); a short wait makes them tens of events per transaction.
+STREAM_FOLD_LINGER_SECONDS = 0.02
+
+
 class LikesStreamSource:
+    fold_linger_seconds = STREAM_FOLD_LINGER_SECONDS
+
     def __init__(self, target: Callable[[], str], token: Callable[[], str | None]) -> None:
         self._channel = clients.LazyChannel(target, token)
 

@@ -66,6 +66,9 @@ class KafkaEventSource:
     It is also its consumer's rebalance listener (registered with aiokafka's ABC).
     """
 
+    #: A fetch hands the pipeline up to ``FETCH_RECORDS`` events at once: no need to wait.
+    fold_linger_seconds = 0.0
+
     def __init__(self, bootstrap: str, topic: str, group_id: str) -> None:
         self._bootstrap = bootstrap
         self._topic = topic

@@ -85,6 +85,8 @@ class Pipeline:
     async def _fold_from(self, queue: asyncio.Queue[LikesEvent]) -> None:
         while True:
             batch = [await queue.get()]
+            if self._source.fold_linger_seconds and queue.qsize() < BATCH:
+                await asyncio.sleep(self._source.fold_linger_seconds)
             while len(batch) < BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
             await self._fold(batch)
