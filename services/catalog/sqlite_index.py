@@ -11,11 +11,20 @@ from collections.abc import Iterable
 
 import aiosqlite
 
+from services.catalog.matching import normalise
 from services.catalog.text import fold
 
 TABLES = ("genre", "person", "film_work", "genre_film_work", "person_film_work")
 
-SCHEMA = """
+FILM_FTS = (
+    """CREATE VIRTUAL TABLE IF NOT EXISTS film_fts USING fts5 (
+    film_id UNINDEXED, title, people, description, rating UNINDEXED, title_key UNINDEXED,
+    tokenize = 'unicode61'
+)""",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS film_vocab USING fts5vocab (film_fts, row)",
+)
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS film_work (
     id TEXT PRIMARY KEY,
     title TEXT NOT NULL,
@@ -72,15 +81,20 @@ CREATE INDEX IF NOT EXISTS person_film_work_person ON person_film_work (person_i
 -- etl_hash: hash of the source record a row was loaded from (the ETL's idempotence).
 -- Folded text (see services.catalog.text.fold), so that case, accents and "ё" never
 -- decide a match; the column weights of bm25() rank title above people above plot.
-CREATE VIRTUAL TABLE IF NOT EXISTS film_fts USING fts5 (
-    film_id UNINDEXED, title, people, description, tokenize = 'unicode61'
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS film_vocab USING fts5vocab (film_fts, row);
+-- What search orders by besides relevance rides along, unindexed: the film's rating and
+-- its title in matching's normal form (services.catalog.matching.normalise), so ranking
+-- tens of thousands of matches never joins film_work or calls into Python per match.
+{FILM_FTS[0]};
+{FILM_FTS[1]};
 CREATE VIRTUAL TABLE IF NOT EXISTS person_fts USING fts5 (
     person_id UNINDEXED, full_name, tokenize = 'unicode61'
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS person_vocab USING fts5vocab (person_fts, row);
 """
+
+
+#: Columns of ``film_fts`` that older catalogs lack: such a catalog is re-indexed once.
+_FILM_FTS_ADDED = "title_key"
 
 
 async def connect(path: str) -> aiosqlite.Connection:
@@ -90,7 +104,34 @@ async def connect(path: str) -> aiosqlite.Connection:
     await connection.execute("PRAGMA busy_timeout = 10000")
     await connection.executescript(SCHEMA)
     await connection.commit()
+    if not await _film_fts_current(connection):
+        await _rebuild_film_fts(connection)
     return connection
+
+
+async def _film_fts_current(connection: aiosqlite.Connection) -> bool:
+    cursor = await connection.execute("SELECT sql FROM sqlite_master WHERE name = 'film_fts'")
+    row = await cursor.fetchone()
+    return row is not None and _FILM_FTS_ADDED in str(row[0])
+
+
+async def _rebuild_film_fts(connection: aiosqlite.Connection) -> None:
+    """A catalog indexed before ``film_fts`` had its ranking columns: built again, once
+    (whoever opens it first; the write lock keeps a second opener waiting, then it sees
+    the new table)."""
+    await connection.execute("BEGIN IMMEDIATE")
+    try:
+        if not await _film_fts_current(connection):
+            await connection.execute("DROP TABLE IF EXISTS film_vocab")
+            await connection.execute("DROP TABLE IF EXISTS film_fts")
+            for statement in FILM_FTS:
+                await connection.execute(statement)
+            cursor = await connection.execute("SELECT id FROM film_work")
+            await reindex_films(connection, [row[0] for row in await cursor.fetchall()])
+        await connection.commit()
+    except BaseException:
+        await connection.rollback()
+        raise
 
 
 def _placeholders(count: int) -> str:
@@ -106,7 +147,7 @@ async def reindex_films(connection: aiosqlite.Connection, film_ids: Iterable[str
         await connection.execute(f"DELETE FROM film_fts WHERE film_id IN ({marks})", chunk)
         cursor = await connection.execute(
             f"""
-            SELECT f.id, f.title, f.description,
+            SELECT f.id, f.title, f.description, f.rating,
                    (SELECT group_concat(p.full_name, ' ')
                       FROM person_film_work pfw JOIN person p ON p.id = pfw.person_id
                      WHERE pfw.film_work_id = f.id)
@@ -115,11 +156,20 @@ async def reindex_films(connection: aiosqlite.Connection, film_ids: Iterable[str
             chunk,
         )
         rows = [
-            (film_id, fold(title), fold(people or ""), fold(description or ""))
-            for film_id, title, description, people in await cursor.fetchall()
+            (
+                film_id,
+                fold(title),
+                fold(people or ""),
+                fold(description or ""),
+                rating,
+                normalise(title),
+            )
+            for film_id, title, description, rating, people in await cursor.fetchall()
         ]
         await connection.executemany(
-            "INSERT INTO film_fts (film_id, title, people, description) VALUES (?, ?, ?, ?)", rows
+            "INSERT INTO film_fts (film_id, title, people, description, rating, title_key)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
         )
 
 

@@ -45,6 +45,12 @@ _MISSING_KEY: dict[FilmOrder, float | int | str] = {
     FilmOrder.YEAR_ASC: 2**31 - 1,
 }
 _SUMMARY_FIELDS = ["id", "title", "year", "rating", "genres.name", "type"]
+#: Only what a page is built from comes back (less JSON to write, send and parse).
+_PAGE_FILTER = ["hits.total", "hits.hits._source"]
+#: Matches a search counts exactly: past that, its total says "at least this many". No
+#: page starts deeper (services.catalog.paging.MAX_OFFSET), and counting every one of
+#: tens of thousands of fuzzy matches was a large share of a broad search's time.
+SEARCH_TOTAL_HITS = 10_000
 _TITLE_FIELDS = ["title", "title.en", "title.ru"]
 _PEOPLE_FIELDS = [f"{role}.full_name" for role in ("directors", "actors", "writers")]
 _DESCRIPTION_FIELDS = ["description", "description.en", "description.ru"]
@@ -90,23 +96,28 @@ class ElasticCatalogStore:
         return {d["_id"]: film_from(d["_source"]) for d in found["docs"] if d.get("found")}
 
     async def _summaries(
-        self, body: dict[str, Any], offset: int, limit: int, index: str | None = None
+        self,
+        body: dict[str, Any],
+        offset: int,
+        limit: int,
+        index: str | None = None,
+        total_hits: bool | int = True,
     ) -> Page[FilmSummary]:
         try:
             found = await self._es.search(
                 index=index or self._films,
                 from_=offset,
                 size=limit,
-                track_total_hits=True,
+                track_total_hits=total_hits,
                 source_includes=_SUMMARY_FIELDS,
+                filter_path=_PAGE_FILTER,
                 **body,
             )
         except NotFoundError:
             return Page([], 0, offset)
-        hits = found["hits"]
-        return Page(
-            [summary_from(h["_source"]) for h in hits["hits"]], hits["total"]["value"], offset
-        )
+        hits = found.get("hits") or {}
+        total = hits.get("total", {}).get("value", 0)
+        return Page([summary_from(h["_source"]) for h in hits.get("hits") or ()], total, offset)
 
     async def list_films(
         self,
@@ -158,7 +169,7 @@ class ElasticCatalogStore:
             },
             "sort": ["_score", {"id": "asc"}],
         }
-        return await self._summaries(body, offset, limit)
+        return await self._summaries(body, offset, limit, total_hits=SEARCH_TOTAL_HITS)
 
     async def title_candidates(self, title: str, limit: int) -> list[FilmSummary]:
         body = {
@@ -167,7 +178,7 @@ class ElasticCatalogStore:
             },
             "sort": ["_score", {"id": "asc"}],
         }
-        return list((await self._summaries(body, 0, limit)).items)
+        return list((await self._summaries(body, 0, limit, total_hits=False)).items)
 
     async def list_genres(self, offset: int, limit: int) -> Page[Genre]:
         try:

@@ -38,13 +38,14 @@ _ORDER_SQL = {
     FilmOrder.TITLE_DESC: "f.sort_title DESC, f.id DESC",
 }
 _DESCENDING = {FilmOrder.RATING_DESC, FilmOrder.YEAR_DESC}
-# bm25() weights per column of film_fts: film_id, title, people, description.
-_FILM_RANK = "bm25(film_fts, 0.0, 10.0, 3.0, 1.0)"
+# bm25() weights per column of film_fts: film_id, title, people, description (the
+# unindexed rating and title_key after them weigh nothing).
+_FILM_RANK = "bm25(film_fts, 0.0, 10.0, 3.0, 1.0, 0.0, 0.0)"
 # Search order: relevance, lifted by the film's rating (bm25 is negative: lower is
 # better), so of two films that match alike the better-known one comes first ("matrix"
 # -> The Matrix before its sequel); 0-10 ratings move scores by at most half, far less
-# than the title-over-description weights.
-_SEARCH_RANK = f"{_FILM_RANK} * (1.0 + 0.05 * COALESCE(f.rating, 0))"
+# than the title-over-description weights. Both read film_fts alone: no join per match.
+_SEARCH_RANK = f"{_FILM_RANK} * (1.0 + 0.05 * COALESCE(film_fts.rating, 0))"
 _TYPO_CUTOFF = 0.75
 # Distinct words of one search or title that are looked up (the catalog service refuses
 # longer searches; a title's first words are enough to find its candidates).
@@ -89,11 +90,7 @@ class SqliteCatalogStore:
             return self._connection
 
     async def _open(self) -> None:
-        connection = await sqlite_index.connect(self._path)
-        # Search puts a film whose whole title is the query first ("matrix" -> The
-        # Matrix): titles are compared in matching's normal form.
-        await connection.create_function("title_key", 1, matching.normalise, deterministic=True)
-        self._connection = connection
+        self._connection = await sqlite_index.connect(self._path)
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         db = await self._db()
@@ -243,10 +240,11 @@ class SqliteCatalogStore:
         [(total,)] = await self._all(
             "SELECT count(*) FROM film_fts WHERE film_fts MATCH ?", [match]
         )
+        # A film whose whole title is the query comes first ("matrix" -> The Matrix):
+        # titles are compared in matching's normal form, stored as film_fts.title_key.
         rows = await self._all(
-            "SELECT film_fts.film_id FROM film_fts JOIN film_work f ON f.id = film_fts.film_id"
-            " WHERE film_fts MATCH ?"
-            f" ORDER BY title_key(f.title) = ? DESC, {_SEARCH_RANK}, film_fts.film_id"
+            "SELECT film_fts.film_id FROM film_fts WHERE film_fts MATCH ?"
+            f" ORDER BY film_fts.title_key = ? DESC, {_SEARCH_RANK}, film_fts.film_id"
             " LIMIT ? OFFSET ?",
             [match, matching.normalise(query), limit, offset],
         )
