@@ -366,9 +366,16 @@ def like_to_list(quick: bool) -> None:
             },
             series={
                 "x_label": "events in the log",
-                "y_label": "p95 ms",
+                "y_label": "like -> new list, p95 ms",
                 "x": sizes,
-                "y": {b: [by_size[s]["p95_ms"] for s in sizes] for b, by_size in results.items()},
+                "y": [results["sqlite"][size]["p95_ms"] for size in sizes],
+                "labels": ["embedded (SQLite)"],
+                "lines": {
+                    label: [results[backend][size]["p95_ms"] for size in sizes]
+                    for backend, label in (("ferretdb", "FerretDB"),)
+                    if backend in results
+                },
+                "log_x": True,
             },
             notes=(
                 "flat: p95 at the largest log within 2x of the smallest's (or of 500 ms);"
