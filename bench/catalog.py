@@ -206,9 +206,7 @@ def index_in_elastic(sqlite_catalog: Path, url: str, prefix: str) -> int:
                 settings={**schema.SETTINGS, "refresh_interval": "-1"},
                 mappings=schema.MAPPINGS[schema.FILMS],
             )
-            db = await store._db()
-            cursor = await db.execute("SELECT id FROM film_work ORDER BY id")
-            ids = [row[0] for row in await cursor.fetchall()]
+            ids = _film_ids(sqlite_catalog)
             for start in range(0, len(ids), 1000):
                 films = await store.batch_get_films(ids[start : start + 1000])
                 done, _ = await async_bulk(
@@ -529,14 +527,18 @@ def main(argv: list[str] | None = None) -> None:
     report(measured, films, backends, concurrency, seconds, rounds)
 
 
-def _count(path: Path) -> int:
+def _film_ids(path: Path) -> list[str]:
     import sqlite3
 
     db = sqlite3.connect(path)
     try:
-        return int(db.execute("SELECT count(*) FROM film_work").fetchone()[0])
+        return [row[0] for row in db.execute("SELECT id FROM film_work ORDER BY id")]
     finally:
         db.close()
+
+
+def _count(path: Path) -> int:
+    return len(_film_ids(path))
 
 
 def _absolutes(rows: list[Measured], side: str, what: str) -> dict[str, Any]:
