@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -87,7 +88,9 @@ class FilmDirectory:
             self._asked[film_id] = answer
             self._to_ask.append(film_id)
             if self._sender is None or self._sender.done():
-                self._sender = asyncio.create_task(self._send())
+                # In a context of its own: the batch serves every asker, so it must not carry
+                # the first one's deadline (a 5 ms RateFilm would fail the others' films).
+                self._sender = asyncio.create_task(self._send(), context=contextvars.Context())
         return answer
 
     async def _send(self) -> None:

@@ -101,6 +101,7 @@ class SqliteLikesStore:
         self._thread = thread  # the writer connection's only thread
         self._queue: list[_Queued] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._closed = False
         self.appended = AppendSignal()
 
     @classmethod
@@ -356,6 +357,9 @@ class SqliteLikesStore:
         await self._write(work, appends=False)
 
     async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if self._flusher is not None and not self._flusher.done():
             await asyncio.wait({self._flusher})  # the writes queued before close commit
         await asyncio.get_running_loop().run_in_executor(self._thread, self._writer.close)
