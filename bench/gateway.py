@@ -19,19 +19,16 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import grpc
 
 from bench.recommendations import warm_list
 from bench.report import Result, emit, progress
-from bench.stack import HOST, CinemaUp, StackError, free_port, stop_process, wait_until
+from bench.stack import HOST, CinemaUp, Server, StackError, free_port, wait_until
 from bench.tools import wrk
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
@@ -173,16 +170,15 @@ uvicorn.run(
 """
 
 
-class BareFastApi:
+class BareFastApi(Server):
     """A bare FastAPI app under uvicorn (the gateway's settings) answering fixed bytes."""
 
     def __init__(self, film_id: str, film: bytes, recommendations: bytes) -> None:
         self.film_id = film_id
-        self.work = Path(tempfile.mkdtemp(prefix="bench-bare-http-"))
+        super().__init__("bench-bare-http-")
         (self.work / "film.json").write_bytes(film)
         (self.work / "recommendations.json").write_bytes(recommendations)
         self.url = ""
-        self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> BareFastApi:
         port = free_port()
@@ -216,24 +212,6 @@ class BareFastApi:
         wait_until(ready, 60.0, "the bare FastAPI app")
         progress(f"bare FastAPI/uvicorn ready at {self.url}")
         return self
-
-    def stop(self) -> None:
-        if self._process is not None:
-            stop_process(self._process)
-        for path in self.work.iterdir():
-            path.unlink()
-        self.work.rmdir()
-
-    def __enter__(self) -> BareFastApi:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def fetch(url: str, headers: Mapping[str, str] | None = None) -> bytes:

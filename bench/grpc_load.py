@@ -27,7 +27,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import grpc
@@ -35,7 +34,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, json_format
 from google.protobuf.message import Message
 
 from bench.report import progress
-from bench.stack import HOST, StackError, free_port, stop_process, wait_until
+from bench.stack import HOST, Server, StackError, free_port, wait_until
 from bench.tools import ghz
 
 #: The generated packages whose services a benchmark may call.
@@ -248,7 +247,7 @@ asyncio.run(main(int(sys.argv[1]), sys.argv[2].split(","), list(zip(args[::2], a
 """
 
 
-class BareGrpc:
+class BareGrpc(Server):
     """A bare grpc.aio server in a subprocess that answers each method with fixed bytes.
 
     It still parses each request and serialises the (pre-parsed) answer, as any servicer
@@ -257,9 +256,8 @@ class BareGrpc:
 
     def __init__(self, answers: Mapping[str, bytes]) -> None:
         self.answers = dict(answers)
-        self.work = Path(tempfile.mkdtemp(prefix="bench-bare-"))
+        super().__init__("bench-bare-")
         self.address = ""
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int:
@@ -295,21 +293,3 @@ class BareGrpc:
         wait_until(ready, 30.0, "the bare gRPC server")
         progress(f"bare grpc.aio ready in {time.monotonic() - began:.1f}s at {self.address}")
         return self
-
-    def stop(self) -> None:
-        if self._process is not None:
-            stop_process(self._process)
-        for path in self.work.iterdir():
-            path.unlink()
-        self.work.rmdir()
-
-    def __enter__(self) -> BareGrpc:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import grpc
 
@@ -97,7 +98,39 @@ def stop_process(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
         process.wait()
 
 
-class CinemaUp:
+class Server:
+    """A process a benchmark starts, and its work dir: a context manager that stops both."""
+
+    keep = False  # keep the work dir (logs) after stopping
+
+    def __init__(self, prefix: str) -> None:
+        self.work = Path(tempfile.mkdtemp(prefix=prefix))
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self._process is not None:
+            stop_process(self._process)
+        if self.keep:
+            progress(f"kept {self.work}")
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class CinemaUp(Server):
     """`cinema up` (embedded stack, demo catalog by default) for the life of a ``with`` block.
 
     ``min_films``: ready also means ``ListFilms`` returns at least that many (0: don't wait
@@ -115,7 +148,7 @@ class CinemaUp:
         keep: bool = False,
         start_seconds: float = START_SECONDS,
     ) -> None:
-        self.work = Path(tempfile.mkdtemp(prefix="bench-cinema-"))
+        super().__init__("bench-cinema-")
         self.log = self.work / "cinema.log"
         self._announce = self.work / "cinema.out"
         self.env = {
@@ -135,7 +168,6 @@ class CinemaUp:
         self.grpc_address = ""
         self.http_address = ""
         self.ready_seconds = 0.0
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def http_url(self) -> str:
@@ -215,22 +247,3 @@ class CinemaUp:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
-
-    def stop(self) -> None:
-        if self._process is not None:
-            stop_process(self._process)
-        if not self.keep:
-            shutil.rmtree(self.work, ignore_errors=True)
-        else:
-            progress(f"kept {self.work}")
-
-    def __enter__(self) -> CinemaUp:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
