@@ -24,7 +24,7 @@ from services.auth import service as auth_service
 from services.catalog import service as catalog_service
 from services.kit.config import Settings
 from services.kit.requirements import SERVICES
-from services.kit.server import GrpcJwksSource, GrpcServer, ServiceSpec
+from services.kit.server import GrpcJwksSource, GrpcServer, ServiceSpec, settle_heap
 from services.kit.service_token import ServiceToken
 from services.kit.tokens import JwksCache, TokenVerifier
 from services.likes import service as likes_service
@@ -187,6 +187,7 @@ async def run_until_signalled(stack: Stack, announce: Callable[[Stack], None]) -
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await stack.start()
+    settle_heap()
     try:
         # Metrics have a port of their own, never the public HTTP one.
         if stack.settings.metrics_port:

@@ -100,12 +100,16 @@ _FILM_FTS_ADDED = "title_key"
 async def connect(path: str) -> aiosqlite.Connection:
     """Open the catalog, creating the schema; WAL lets the ETL write while it is read."""
     connection = await aiosqlite.connect(path)
-    await connection.execute("PRAGMA journal_mode = WAL")
-    await connection.execute("PRAGMA busy_timeout = 10000")
-    await connection.executescript(SCHEMA)
-    await connection.commit()
-    if not await _film_fts_current(connection):
-        await _rebuild_film_fts(connection)
+    try:
+        await connection.execute("PRAGMA journal_mode = WAL")
+        await connection.execute("PRAGMA busy_timeout = 10000")
+        await connection.executescript(SCHEMA)
+        await connection.commit()
+        if not await _film_fts_current(connection):
+            await _rebuild_film_fts(connection)
+    except BaseException:
+        await connection.close()  # its thread would otherwise wait forever (and so would exit)
+        raise
     return connection
 
 

@@ -49,12 +49,15 @@ class ServiceSpec:
 
 
 def settle_heap() -> None:
-    """Moves what start-up (or a refit) built out of the collector's sight.
+    """Moves what start-up built out of the collector's sight: once, in a serving process.
 
     The stack keeps a large, long-lived heap (catalog, models, caches); every full
     collection walked all of it and stopped the event loop for 50 to 100 ms, which is what the
     p99 of a warm main page was made of. Frozen objects are never scanned again; what they
-    free later is still freed by reference counting.
+    free later is still freed by reference counting, but a cycle among them never is, so
+    this is for a process's entry point after start-up, never for a server a test (or any
+    caller that goes on making and dropping stacks) starts: there it kept every store alive
+    that was open at any server start, and an unclosed aiosqlite connection's thread with it.
     """
     gc.collect()
     gc.freeze()
@@ -98,7 +101,6 @@ class GrpcServer:
 
     async def start(self) -> None:
         await self._server.start()
-        settle_heap()
         for service in self._services:
             await self._report(service.name, service.workers.serving)
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)

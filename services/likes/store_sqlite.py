@@ -118,9 +118,19 @@ class SqliteLikesStore:
 
         writer = await asyncio.get_running_loop().run_in_executor(thread, connect)
         # A separate reader never sees the writer's uncommitted rows (WAL snapshots).
-        reader = await aiosqlite.connect(path, isolation_level=None)
-        await reader.execute("PRAGMA busy_timeout=10000")
-        return cls(writer, reader, thread)
+        try:
+            reader = await aiosqlite.connect(path, isolation_level=None)
+        except BaseException:
+            writer.close()
+            thread.shutdown(wait=False)
+            raise
+        store = cls(writer, reader, thread)
+        try:
+            await reader.execute("PRAGMA busy_timeout=10000")
+        except BaseException:
+            await store.close()  # the reader's thread would otherwise keep the process alive
+            raise
+        return store
 
     async def _write(self, work: Work[T], appends: bool = True) -> T:
         """``work`` committed (with whatever other writes were queued meanwhile).
