@@ -111,6 +111,20 @@ class Client:
                 found = await self.my_list(page_size=100)
         return found
 
+    async def settled(self, quiet: float = 0.3, seconds: float = 5.0) -> None:
+        """Waits until the list is not a fallback and has stood ``quiet`` seconds (3 debounces)
+        without being made again: every event already sent has been folded and refreshed, so
+        no late event refresh replaces what the test does next."""
+        async with asyncio.timeout(seconds):
+            await self.list_until(lambda r: not r.fallback, seconds)
+            made = (await self.my_list()).generate_time.ToNanoseconds()
+            while True:
+                await asyncio.sleep(quiet)
+                latest = (await self.my_list()).generate_time.ToNanoseconds()
+                if latest == made:
+                    return
+                made = latest
+
 
 @pytest.fixture
 async def connect() -> AsyncIterator[Callable[[Stack], Client]]:

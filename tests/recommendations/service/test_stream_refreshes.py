@@ -35,7 +35,7 @@ async def liking(connect: Connect, stack: Stack, *titles: str) -> Client:
     user = connect(stack)
     for title in titles:
         await user.rate(IDS[title])
-    await user.list_until(lambda r: not r.fallback)
+    await user.settled()
     return user
 
 
@@ -169,7 +169,9 @@ async def many_fans(connect: Connect, stack: Stack, count: int) -> list[Client]:
     users = [connect(stack) for _ in range(count)]
     for n, user in enumerate(users):
         await user.rate(IDS[titles[n % len(titles)]])
-    await users[-1].list_until(lambda r: not r.fallback)
+    # 200 refreshes queue behind each other on a loaded machine: these tests are about the
+    # budget and the breaker, not about how soon the last of 200 lists is made.
+    await users[-1].list_until(lambda r: not r.fallback, seconds=15)
     return users
 
 
