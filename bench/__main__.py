@@ -35,7 +35,7 @@ from bench import charts
 from bench.report import RESULTS
 
 #: Every benchmark module, in the order they run (cheap and self-contained first).
-MODULES = ("recommendations", "catalog", "gateway", "likes", "refit", "etl", "startup")
+MODULES = ("recommendations", "catalog", "gateway", "mixed", "likes", "refit", "etl", "startup")
 
 #: What was measured before this work (issue 11, first table; ghz/wrk against `cinema up`,
 #: each with a bare baseline in the same run, on 2 shared cores). Keyed by row name: a row

@@ -58,7 +58,7 @@ FILL_KINDS = (EventKind.FILM_LIKED, EventKind.FILM_DISLIKED)
 # -- likes.rate_film ------------------------------------------------------------------
 
 
-def _rate_requests(film_ids: list[str]) -> list[dict[str, Any]]:
+def rate_requests(film_ids: list[str]) -> list[dict[str, Any]]:
     """Likes of every film, then dislikes: round-robin, each call changes the rating."""
     return [
         {"film_id": film_id, "rating": rating}
@@ -162,7 +162,7 @@ def rate_film(quick: bool, concurrency: int) -> None:
     seconds, rounds = (3.0, 2) if quick else (6.0, 3)
     with CinemaUp() as stack, tempfile.TemporaryDirectory(prefix="bench-likes-") as scratch:
         films = list_films(stack.grpc_address, 1000)
-        requests = _rate_requests(films)
+        requests = rate_requests(films)
         user = stack.register()
         # Warm-up: the film directory's cache, the connections, the code paths.
         ghz_requests(stack.grpc_address, requests, user, concurrency, 1.0)
