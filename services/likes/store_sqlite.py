@@ -119,18 +119,13 @@ class SqliteLikesStore:
         writer = await asyncio.get_running_loop().run_in_executor(thread, connect)
         # A separate reader never sees the writer's uncommitted rows (WAL snapshots).
         try:
-            reader = await aiosqlite.connect(path, isolation_level=None)
+            # sqlite3's timeout is the busy timeout: no statement, so nothing left to fail.
+            reader = await aiosqlite.connect(path, isolation_level=None, timeout=10)
         except BaseException:
             writer.close()
             thread.shutdown(wait=False)
             raise
-        store = cls(writer, reader, thread)
-        try:
-            await reader.execute("PRAGMA busy_timeout=10000")
-        except BaseException:
-            await store.close()  # the reader's thread would otherwise keep the process alive
-            raise
-        return store
+        return cls(writer, reader, thread)
 
     async def _write(self, work: Work[T], appends: bool = True) -> T:
         """``work`` committed (with whatever other writes were queued meanwhile).
