@@ -42,7 +42,7 @@ from bench.tools import ghz
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
 from cinema.recommendations.v1 import recommendations_pb2, recommendations_pb2_grpc
-from services.likes.model import EventKind
+from services.likes.records import EventKind
 from services.likes.store_sqlite import SCHEMA
 
 RATE_FILM = "/cinema.likes.v1.LikesService/RateFilm"

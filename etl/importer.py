@@ -34,7 +34,7 @@ from etl.legacy import (
     normalise_id,
     parse,
 )
-from services.catalog.model import PartialDate
+from services.catalog.records import PartialDate
 
 OUTCOMES = ("inserted", "updated", "unchanged", "skipped", "deleted")
 # Links before what they point at, so that the films a removed link changes are known.

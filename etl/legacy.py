@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.catalog.model import FilmType, PartialDate, Role
+from services.catalog.records import FilmType, PartialDate, Role
 
 TABLES = ("genre", "person", "film_work", "genre_film_work", "person_film_work")
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.catalog.model import (
+from services.catalog.records import (
     Film,
     FilmSummary,
     FilmType,

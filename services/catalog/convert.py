@@ -5,7 +5,7 @@ from __future__ import annotations
 from google.type import date_pb2
 
 from cinema.catalog.v1 import catalog_pb2
-from services.catalog.model import (
+from services.catalog.records import (
     Film,
     FilmOrder,
     FilmSummary,

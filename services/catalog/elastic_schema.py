@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.catalog.matching import normalise
-from services.catalog.model import (
+from services.catalog.records import (
     Film,
     FilmSummary,
     FilmType,

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.catalog.model import FilmSummary
+from services.catalog.records import FilmSummary
 from services.catalog.text import words
 
 DEFAULT_MIN_CONFIDENCE = 0.8

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 
-from services.catalog.model import FilmOrder, FilmSummary
+from services.catalog.records import FilmOrder, FilmSummary
 from services.catalog.store import KEYSET_ORDERS, After
 from services.kit import page_tokens
 from services.kit.errors import InvalidArgument

@@ -17,7 +17,7 @@ from services.catalog.messages import (
     normalised_length,
     too_long,
 )
-from services.catalog.model import FilmFilter
+from services.catalog.records import FilmFilter
 from services.catalog.store import KEYSET_ORDERS, CatalogStore
 from services.catalog.text import words
 from services.kit.errors import InvalidArgument, NotFound

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.catalog.model import (
+from services.catalog.records import (
     Film,
     FilmFilter,
     FilmOrder,

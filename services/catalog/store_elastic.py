@@ -17,7 +17,7 @@ from services.catalog.elastic_schema import (
     summary_from,
 )
 from services.catalog.matching import normalise
-from services.catalog.model import (
+from services.catalog.records import (
     Film,
     FilmFilter,
     FilmOrder,

@@ -11,7 +11,7 @@ from typing import Any
 import aiosqlite
 
 from services.catalog import matching, sqlite_index
-from services.catalog.model import (
+from services.catalog.records import (
     Film,
     FilmFilter,
     FilmOrder,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from services.kit import page_tokens
 from services.kit.errors import InvalidArgument
-from services.likes.model import PageCursor
+from services.likes.records import PageCursor
 
 
 def encode_token(cursor: PageCursor | None, list_filter: str) -> str:

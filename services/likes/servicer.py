@@ -14,8 +14,8 @@ from services.kit.context import caller
 from services.kit.errors import InvalidArgument
 from services.kit.validation import page_size, required_uuid, required_uuids
 from services.likes.films import FilmDirectory
-from services.likes.model import Event, EventKind, Rating, to_micros
 from services.likes.paging import decode_token, encode_token
+from services.likes.records import Event, EventKind, Rating, to_micros
 from services.likes.store import AppendSignal, LikesStore
 
 MAX_STATS_IDS = 500

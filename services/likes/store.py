@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from services.kit.config import Settings, dsn_scheme
-from services.likes.model import (
+from services.likes.records import (
     Event,
     EventKind,
     Exclusion,

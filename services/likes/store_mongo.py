@@ -43,7 +43,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from services.likes.model import (
+from services.likes.records import (
     Event,
     EventKind,
     Exclusion,

@@ -23,7 +23,7 @@ import aiosqlite
 import structlog
 
 from services.kit.cancellation import completes
-from services.likes.model import (
+from services.likes.records import (
     Event,
     EventKind,
     Exclusion,

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
 from services.kit import clients
-from services.recommendations.model import Change, LikesEvent
+from services.recommendations.records import Change, LikesEvent
 
 
 class EventSource(Protocol):

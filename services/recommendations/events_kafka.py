@@ -37,7 +37,7 @@ from google.protobuf.message import DecodeError
 
 from cinema.likes.v1 import likes_pb2
 from services.recommendations.events import likes_event
-from services.recommendations.model import LikesEvent
+from services.recommendations.records import LikesEvent
 
 log = structlog.get_logger(__name__)
 

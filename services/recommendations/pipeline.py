@@ -22,7 +22,7 @@ from services.kit.config import Settings
 from services.recommendations import metrics
 from services.recommendations.engines_state import EngineState
 from services.recommendations.events import EventSource
-from services.recommendations.model import Change, LikesEvent, to_micros
+from services.recommendations.records import Change, LikesEvent, to_micros
 from services.recommendations.refresher import Refresher
 from services.recommendations.store import RecommendationStore, StaleList
 

@@ -33,7 +33,7 @@ from services.recommendations.llm import (
     decode_items,
     encode_items,
 )
-from services.recommendations.model import StoredList, Taste, to_micros
+from services.recommendations.records import StoredList, Taste, to_micros
 from services.recommendations.store import RecommendationStore
 from services.recommendations.watchers import ListWatchers
 

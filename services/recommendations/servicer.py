@@ -20,7 +20,7 @@ from services.kit.validation import page_size, required_uuid
 from services.recommendations import convert
 from services.recommendations.catalog import CatalogClient
 from services.recommendations.engines_state import EngineState
-from services.recommendations.model import StoredList, Taste, visible_items
+from services.recommendations.records import StoredList, Taste, visible_items
 from services.recommendations.refresher import Refresher, RefreshResult, RefreshStatus
 from services.recommendations.store import RecommendationStore
 from services.recommendations.watchers import ListWatchers

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 from services.recommendations.engines import Interaction
-from services.recommendations.model import LikesEvent, StoredList, Taste
+from services.recommendations.records import LikesEvent, StoredList, Taste
 
 
 class StaleList(NamedTuple):

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.kit.cancellation import completes
 from services.kit.sql import create_engine, upgrade
 from services.recommendations.engines import Interaction, Source
-from services.recommendations.model import (
+from services.recommendations.records import (
     Change,
     LikesEvent,
     StoredList,

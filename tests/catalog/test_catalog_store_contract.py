@@ -8,7 +8,7 @@ import gc
 import warnings
 
 from services.catalog.matching import TitleQuery, best_match, search_text
-from services.catalog.model import FilmFilter, FilmOrder, FilmType, Role
+from services.catalog.records import FilmFilter, FilmOrder, FilmType, Role
 from services.catalog.store import CatalogStore, open_store
 from services.kit.config import Settings
 from tests.etl import legacy_catalog as lc

@@ -17,7 +17,7 @@ import pytest
 from cinema.catalog.v1 import catalog_pb2
 from etl.pipeline import run_import
 from services.catalog.cache import FilmCache, open_cache
-from services.catalog.model import Film, FilmSummary, Page
+from services.catalog.records import Film, FilmSummary, Page
 from services.catalog.servicer import CatalogServicer
 from services.catalog.store import CatalogStore, open_store
 from services.kit.config import Settings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.catalog.matching import TitleQuery, best_match, normalise, search_text, split_year
-from services.catalog.model import FilmSummary, FilmType
+from services.catalog.records import FilmSummary, FilmType
 
 MATRIX = FilmSummary("m", "The Matrix", 1999, 8.7, ("Sci-Fi",), FilmType.MOVIE)
 HEAT = FilmSummary("h", "Heat", 1995, 8.3, (), FilmType.MOVIE)

@@ -16,7 +16,7 @@ from elasticsearch.helpers import async_bulk
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from services.catalog import elastic_schema, sqlite_index
 from services.catalog.cache import open_cache
-from services.catalog.model import Film, FilmType, PartialDate
+from services.catalog.records import Film, FilmType, PartialDate
 from services.catalog.servicer import CatalogServicer
 from services.catalog.store import CatalogStore
 from services.catalog.store_elastic import ElasticCatalogStore

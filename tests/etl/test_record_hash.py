@@ -21,7 +21,7 @@ from etl.legacy import (
     Record,
     normalise_id,
 )
-from services.catalog.model import FilmType, PartialDate, Role
+from services.catalog.records import FilmType, PartialDate, Role
 
 WHEN = datetime(2021, 6, 16, 20, 14, 9, 221855, tzinfo=UTC)
 FILM = "11111111-1111-4111-8111-000000000001"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.likes.model import Event
+from services.likes.records import Event
 from services.likes.store import LikesStore, sqlite_path
 from services.likes.store_mongo import MongoLikesStore
 from services.likes.store_sqlite import SqliteLikesStore

@@ -10,7 +10,7 @@ import grpc
 
 from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
 from services.kit import clients
-from services.likes.model import EventKind, Rating
+from services.likes.records import EventKind, Rating
 from services.stack import Stack
 from tests.etl import legacy_catalog as lc
 from tests.fixtures.stack import bearer, mint_token

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.likes.model import EventKind, PageCursor, Rating
+from services.likes.records import EventKind, PageCursor, Rating
 from services.likes.store import LikesStore
 from services.likes.store_mongo import MongoLikesStore
 from tests.likes.stores import BACKENDS, likes_dsn, logged, open_backend

@@ -12,7 +12,7 @@ import random
 import sys
 import time
 
-from services.likes.model import Rating
+from services.likes.records import Rating
 from tests.likes.stores import open_backend
 
 USERS = [f"user-{n}" for n in range(3)]

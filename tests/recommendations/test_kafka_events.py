@@ -21,7 +21,7 @@ from etl.pipeline import run_import
 from services.kit import clients
 from services.kit.workers import RestartPolicy, Workers
 from services.recommendations.events_kafka import KafkaEventSource
-from services.recommendations.model import LikesEvent, Taste
+from services.recommendations.records import LikesEvent, Taste
 from services.recommendations.store import open_store
 from services.stack import SERVICES, Stack
 from tests.fixtures.stack import embedded_settings

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from services.recommendations.engines import FilmInfo, Interaction, Profile, Recommender
 from services.recommendations.engines_state import engine_config
-from services.recommendations.model import StoredList, Taste, visible_items
+from services.recommendations.records import StoredList, Taste, visible_items
 
 FILMS = [
     FilmInfo(

@@ -10,7 +10,7 @@ import pytest
 
 from services.auth.store_sql import open_store as open_auth_store
 from services.recommendations.engines import Interaction, Reason, Recommended, Source
-from services.recommendations.model import Change, LikesEvent, StoredList
+from services.recommendations.records import Change, LikesEvent, StoredList
 from services.recommendations.store import RecommendationStore, StaleList, open_store
 from tests.reliability.storm import cancellation_storm
 

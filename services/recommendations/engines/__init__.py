@@ -5,7 +5,12 @@ The same code serves the recommendation service and the offline evaluation
 """
 
 from services.recommendations.engines.blend import BlendConfig, Recommended, blend
-from services.recommendations.engines.model import (
+from services.recommendations.engines.recommender import (
+    EngineConfig,
+    Recommendations,
+    Recommender,
+)
+from services.recommendations.engines.types import (
     FilmInfo,
     Interaction,
     ItemIndex,
@@ -13,11 +18,6 @@ from services.recommendations.engines.model import (
     Profile,
     Reason,
     Source,
-)
-from services.recommendations.engines.recommender import (
-    EngineConfig,
-    Recommendations,
-    Recommender,
 )
 
 __all__ = [

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from services.recommendations.engines.model import (
+from services.recommendations.engines.types import (
     Candidate,
     FilmInfo,
     Profile,

@@ -19,7 +19,7 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from services.recommendations.engines.collaborative import best_liked
-from services.recommendations.engines.model import (
+from services.recommendations.engines.types import (
     FilmInfo,
     FloatArray,
     IntArray,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.recommendations.engines.model import Feedback, FilmInfo, FloatArray
+from services.recommendations.engines.types import Feedback, FilmInfo, FloatArray
 
 
 @dataclass(frozen=True)

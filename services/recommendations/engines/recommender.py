@@ -23,7 +23,9 @@ from services.recommendations.engines.collaborative import (
     KnnModel,
 )
 from services.recommendations.engines.content import ContentConfig, ContentModel
-from services.recommendations.engines.model import (
+from services.recommendations.engines.popularity import PopularityConfig, PopularityModel
+from services.recommendations.engines.similar import similar_films, similarity_row
+from services.recommendations.engines.types import (
     Candidate,
     Feedback,
     FilmInfo,
@@ -37,8 +39,6 @@ from services.recommendations.engines.model import (
     Source,
     ranked_candidates,
 )
-from services.recommendations.engines.popularity import PopularityConfig, PopularityModel
-from services.recommendations.engines.similar import similar_films, similarity_row
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import numpy as np
 from services.recommendations.engines.blend import Recommended
 from services.recommendations.engines.collaborative import KnnModel
 from services.recommendations.engines.content import ContentModel
-from services.recommendations.engines.model import (
+from services.recommendations.engines.types import (
     FilmInfo,
     FloatArray,
     Reason,

@@ -15,7 +15,9 @@ import scipy.sparse as sp
 from services.recommendations.engines.blend import blend
 from services.recommendations.engines.collaborative import EaseModel, KnnModel
 from services.recommendations.engines.content import ContentModel
-from services.recommendations.engines.model import (
+from services.recommendations.engines.popularity import PopularityModel
+from services.recommendations.engines.recommender import EngineConfig
+from services.recommendations.engines.types import (
     Candidate,
     FloatArray,
     IntArray,
@@ -25,8 +27,6 @@ from services.recommendations.engines.model import (
     taste_from_feedback,
     top_columns,
 )
-from services.recommendations.engines.popularity import PopularityModel
-from services.recommendations.engines.recommender import EngineConfig
 from services.recommendations.evaluation.protocol import (
     CUTOFF,
     Split,

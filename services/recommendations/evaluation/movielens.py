@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from services.recommendations.engines.model import FilmInfo
+from services.recommendations.engines.types import FilmInfo
 
 _TITLE_YEAR = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})(?:[-\u2013]\d{0,4})?\)\s*$")
 NO_GENRES = "(no genres listed)"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from services.recommendations.engines.model import (
+from services.recommendations.engines.types import (
     DISLIKE,
     LIKE,
     Feedback,

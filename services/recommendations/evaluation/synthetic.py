@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.recommendations.engines.model import FilmInfo, IntArray
+from services.recommendations.engines.types import FilmInfo, IntArray
 from services.recommendations.evaluation.movielens import MovieLens, Ratings
 
 GENRES = (

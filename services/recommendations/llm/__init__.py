@@ -8,7 +8,8 @@ from services.recommendations.llm.cache import (
     profile_key,
 )
 from services.recommendations.llm.guards import BreakerState
-from services.recommendations.llm.model import (
+from services.recommendations.llm.source import LlmSource, create_llm_source
+from services.recommendations.llm.types import (
     Candidate,
     LlmItem,
     LlmMode,
@@ -18,7 +19,6 @@ from services.recommendations.llm.model import (
     TasteProfile,
     TitleGrounder,
 )
-from services.recommendations.llm.source import LlmSource, create_llm_source
 
 __all__ = [
     "BreakerState",

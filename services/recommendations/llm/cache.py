@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
-from services.recommendations.llm.model import Candidate, Clock, LlmItem, LlmMode, TasteProfile
+from services.recommendations.llm.types import Candidate, Clock, LlmItem, LlmMode, TasteProfile
 
 KEY_VERSION = 1
 

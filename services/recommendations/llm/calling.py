@@ -24,7 +24,7 @@ from tenacity import (
 )
 
 from services.recommendations.llm import metrics
-from services.recommendations.llm.model import LlmOutcome, Send
+from services.recommendations.llm.types import LlmOutcome, Send
 
 log = structlog.get_logger(__name__)
 

@@ -10,7 +10,7 @@ import enum
 from collections import deque
 
 from services.recommendations.llm import metrics
-from services.recommendations.llm.model import Clock
+from services.recommendations.llm.types import Clock
 
 HOUR = 3600.0
 

@@ -14,7 +14,7 @@ from gigachat.models import Chat, ChatCompletion
 
 from services.recommendations.llm import parsing, prompts
 from services.recommendations.llm.calling import LlmCallFailed
-from services.recommendations.llm.model import (
+from services.recommendations.llm.types import (
     Candidate,
     Clock,
     LlmItem,

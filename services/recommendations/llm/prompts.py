@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from gigachat.models import Chat, Function, FunctionParameters, Messages, MessagesRole
 from gigachat.models.chat import ChatFunctionCall, FunctionParametersProperty
 
-from services.recommendations.llm.model import Candidate, RatedFilm, TasteProfile
+from services.recommendations.llm.types import Candidate, RatedFilm, TasteProfile
 
 GENERATE_FUNCTION = "recommend_films"
 RERANK_FUNCTION = "choose_films"

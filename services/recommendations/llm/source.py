@@ -24,7 +24,7 @@ from services.recommendations.llm import calling, metrics, modes
 from services.recommendations.llm.cache import LlmCache, MemoryLlmCache, profile_key
 from services.recommendations.llm.calling import RetryPolicy
 from services.recommendations.llm.guards import BreakerState, CircuitBreaker, HourlyBudget
-from services.recommendations.llm.model import (
+from services.recommendations.llm.types import (
     GIGACHAT_FAILURES,
     Candidate,
     Clock,

@@ -3,7 +3,7 @@ from hypothesis import strategies as st
 
 from services.recommendations.engines import BlendConfig, FilmInfo, Profile, Source, blend
 from services.recommendations.engines.blend import franchise_key
-from services.recommendations.engines.model import Candidate, RankedList
+from services.recommendations.engines.types import Candidate, RankedList
 
 FILM_IDS = [f"f{n}" for n in range(30)]
 CATALOG = {

@@ -7,7 +7,7 @@ from services.recommendations.engines.collaborative import (
     KnnConfig,
     KnnModel,
 )
-from services.recommendations.engines.model import Feedback, FloatArray, Interaction
+from services.recommendations.engines.types import Feedback, FloatArray, Interaction
 from tests.recommendations.engines.catalog import ROMANCE, SCI_FI, films, two_tastes
 
 INDEX = ItemIndex(f.id for f in films())

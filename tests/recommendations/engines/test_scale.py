@@ -12,7 +12,7 @@ from services.recommendations.engines.collaborative import (
     KnnModel,
     keep_top_per_row,
 )
-from services.recommendations.engines.model import (
+from services.recommendations.engines.types import (
     CHUNK,
     Feedback,
     FloatArray,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from services.catalog.matching import TitleQuery, best_match
-from services.catalog.model import FilmSummary, FilmType
+from services.catalog.records import FilmSummary, FilmType
 from services.kit.config import Settings
 from services.recommendations.llm import LlmSource, RatedFilm, TasteProfile, create_llm_source
 from tests.fakes.gigachat import CREDENTIALS, FakeGigaChat, running_fake_gigachat
