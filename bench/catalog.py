@@ -48,7 +48,8 @@ from typing import Any
 
 import grpc
 
-from bench.grpc_load import BareGrpc, Load, ghz_run, interleaved, parse_ghz, protoset
+from bench.grpc_load import BareGrpc, ghz_run, parse_ghz, protoset
+from bench.loads import Load, interleaved
 from bench.report import Result, emit, progress
 from bench.stack import HOST, START_SECONDS, StackError, stop_process, wait_until
 from bench.tools import ghz

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Mapping
 
 import grpc
 
+from bench.loads import Load, interleaved
 from bench.recommendations import warm_list
 from bench.report import Result, emit, progress
 from bench.stack import HOST, CinemaUp, Server, StackError, free_port, wait_until
@@ -41,22 +39,6 @@ _RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
 _REQUESTS = re.compile(r"^\s+(\d+) requests in ", re.MULTILINE)
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 _SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
-
-
-@dataclass(frozen=True)
-class Load:
-    """What one wrk run measured: throughput, latency percentiles (ms), failures."""
-
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    errors: int
-    connections: int
-    seconds: float
-
-    def absolutes(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def parse_wrk(output: str, connections: int, seconds: float) -> Load:
@@ -77,7 +59,7 @@ def parse_wrk(output: str, connections: int, seconds: float) -> Load:
         p99_ms=round(cuts.get(99, 0.0), 2),
         requests=int(requests.group(1)),
         errors=errors,
-        connections=connections,
+        concurrency=connections,
         seconds=seconds,
     )
 
@@ -105,32 +87,6 @@ def wrk_run(
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip()[:2000]}")
     return parse_wrk(done.stdout, connections, seconds)
-
-
-def interleaved(runs: Mapping[str, Callable[[], Load]], rounds: int) -> dict[str, Load]:
-    """Each side in turn, ``rounds`` times; per side the mean throughput, median percentiles."""
-    measured: dict[str, list[Load]] = {name: [] for name in runs}
-    for round_ in range(rounds):
-        for name, run in runs.items():
-            load = run()
-            progress(
-                f"round {round_ + 1}/{rounds} {name}: {load.rps} rps,"
-                f" p50 {load.p50_ms} ms, p99 {load.p99_ms} ms"
-                + (f", {load.errors} errors" if load.errors else "")
-            )
-            measured[name].append(load)
-    return {
-        name: Load(
-            rps=round(statistics.fmean(load.rps for load in loads), 1),
-            p50_ms=round(statistics.median(load.p50_ms for load in loads), 2),
-            p99_ms=round(statistics.median(load.p99_ms for load in loads), 2),
-            requests=sum(load.requests for load in loads),
-            errors=sum(load.errors for load in loads),
-            connections=loads[0].connections,
-            seconds=sum(load.seconds for load in loads),
-        )
-        for name, loads in measured.items()
-    }
 
 
 _BARE_APP = """

@@ -18,13 +18,11 @@ import importlib
 import json
 import os
 import pkgutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format
 from google.protobuf.message import Message
 
+from bench.loads import Load
 from bench.report import progress
 from bench.stack import HOST, Server, StackError, free_port, wait_until
 from bench.tools import ghz
@@ -40,23 +39,6 @@ from bench.tools import ghz
 #: The generated packages whose services a benchmark may call.
 PROTO_PACKAGES = ("cinema",)
 _CUT_OFF = ("use of closed network connection", "client connection is closing")
-
-
-@dataclass(frozen=True)
-class Load:
-    """What one ghz run measured: throughput, latency percentiles (ms), outcomes."""
-
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    errors: int
-    concurrency: int
-    seconds: float
-
-    def absolutes(self) -> dict[str, Any]:
-        """The row's ``project`` / ``baseline`` dict."""
-        return asdict(self)
 
 
 @cache
@@ -166,36 +148,6 @@ def parse_ghz(report: Mapping[str, Any], concurrency: int, seconds: float) -> Lo
         errors=int(report.get("count", 0)) - ok - cut_off,
         concurrency=concurrency,
         seconds=seconds,
-    )
-
-
-def interleaved(runs: Mapping[str, Callable[[], Load]], rounds: int = 3) -> dict[str, Load]:
-    """Runs each side in turn, ``rounds`` times (A B A B ...), so noise hits both alike.
-
-    Per side: the mean throughput of its rounds, the median of their percentiles.
-    """
-    measured: dict[str, list[Load]] = {name: [] for name in runs}
-    for round_ in range(rounds):
-        for name, run in runs.items():
-            load = run()
-            progress(
-                f"round {round_ + 1}/{rounds} {name}: {load.rps} rps,"
-                f" p50 {load.p50_ms} ms, p99 {load.p99_ms} ms"
-                + (f", {load.errors} errors" if load.errors else "")
-            )
-            measured[name].append(load)
-    return {name: combine(loads) for name, loads in measured.items()}
-
-
-def combine(loads: list[Load]) -> Load:
-    return Load(
-        rps=round(statistics.fmean(load.rps for load in loads), 1),
-        p50_ms=round(statistics.median(load.p50_ms for load in loads), 2),
-        p99_ms=round(statistics.median(load.p99_ms for load in loads), 2),
-        requests=sum(load.requests for load in loads),
-        errors=sum(load.errors for load in loads),
-        concurrency=loads[0].concurrency,
-        seconds=sum(load.seconds for load in loads),
     )
 
 

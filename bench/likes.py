@@ -35,7 +35,8 @@ from typing import Any
 
 import grpc
 
-from bench.grpc_load import Load, interleaved, parse_ghz, protoset
+from bench.grpc_load import parse_ghz, protoset
+from bench.loads import Load, interleaved
 from bench.report import Result, emit, progress
 from bench.stack import CinemaUp, User
 from bench.tools import ghz

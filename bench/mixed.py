@@ -16,8 +16,9 @@ import argparse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.grpc_load import Load, ghz_run
+from bench.grpc_load import ghz_run
 from bench.likes import ghz_requests, list_films, rate_requests
+from bench.loads import Load
 from bench.recommendations import warm_list
 from bench.report import Result, emit, progress
 from bench.stack import CinemaUp

@@ -20,7 +20,8 @@ from functools import partial
 
 import grpc
 
-from bench.grpc_load import BareGrpc, Load, ghz_run, interleaved
+from bench.grpc_load import BareGrpc, ghz_run
+from bench.loads import Load, interleaved
 from bench.report import Result, emit, progress
 from bench.stack import CinemaUp, User, wait_until
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
