@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 
-from services.kit.clients import CHANNEL_OPTIONS
+from mesh.channels import CHANNEL_OPTIONS
 
 
 class ChannelPool:

@@ -8,20 +8,9 @@ from typing import Any
 
 import grpc
 
+from mesh.channels import CHANNEL_OPTIONS
 from services.kit.context import current_request_id, remaining_time
 from services.kit.interceptors import REQUEST_ID_KEY
-
-#: Options of every channel we open (the gateway's too). gRPC's default reconnect backoff
-#: grows to 120 s, so a service that restarted stayed unreachable for up to that long;
-#: retrying every second at most costs a failed connect a second while a server is down.
-#: A name that resolves elsewhere after a restart (a new container) is looked up again
-#: within a second, not the default 30.
-CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
-    ("grpc.initial_reconnect_backoff_ms", 100),
-    ("grpc.min_reconnect_backoff_ms", 100),
-    ("grpc.max_reconnect_backoff_ms", 1000),
-    ("grpc.dns_min_time_between_resolutions_ms", 1000),
-)
 
 
 class _Outgoing:
