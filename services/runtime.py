@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from services.auth.keys import KeyRing
 from services.kit.config import Settings
+from services.kit.keyring import KeyRing
 
 
 def utc_now() -> datetime:

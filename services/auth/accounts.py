@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 import structlog
 
 from services.auth import refresh, rules
-from services.auth.keys import AccessTokenRules
 from services.auth.passwords import Passwords
 from services.auth.refresh import IssuedRefreshToken
 from services.auth.signing import SigningKeys
@@ -27,6 +26,7 @@ from services.auth.store import (
 )
 from services.auth.throttle import LoginThrottle
 from services.kit.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
+from services.kit.keyring import AccessTokenRules
 
 Clock = Callable[[], datetime]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.auth.keys import KeyRing
 from services.auth.service import open_accounts
 from services.kit.config import Settings
+from services.kit.keyring import KeyRing
 
 
 def _utc_now() -> datetime:

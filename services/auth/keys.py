@@ -1,47 +1,22 @@
-"""Signing keys and access tokens (Ed25519 JWTs with a ``kid`` header), and key rotation.
+"""Making signing keys, loading them from the store's form, and key rotation.
 
-Plain functions and dataclasses, no I/O: the auth store persists keys, this module
-signs with them, publishes their public halves as a JWK Set and decides when a new key
-takes over and when an old one may stop being published.
+Plain functions and dataclasses, no I/O: the auth store persists keys, the key ring
+(``services.kit.keyring``) signs with them and publishes their public halves, and this
+module decides when a new key takes over and when an old one may stop being published.
 """
 
 from __future__ import annotations
 
 import itertools
 import secrets
-import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from jwt.algorithms import OKPAlgorithm
 
-from services.kit.tokens import ALGORITHM
-
-
-@dataclass(frozen=True)
-class SigningKey:
-    """One Ed25519 key pair; ``kid`` names it in token headers and in the JWKS."""
-
-    kid: str
-    private_key: Ed25519PrivateKey
-    created_at: datetime
-
-    def public_jwk(self) -> dict[str, str]:
-        jwk: dict[str, str] = OKPAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
-        return {**jwk, "kid": self.kid, "alg": ALGORITHM, "use": "sig"}
-
-    def private_pem(self) -> str:
-        """The private key as unencrypted PKCS#8 PEM, the form the store keeps."""
-        return self.private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
+from services.kit.keyring import SigningKey
 
 
 def new_signing_key(now: datetime) -> SigningKey:
@@ -55,15 +30,6 @@ def signing_key_from_pem(kid: str, pem: str, created_at: datetime) -> SigningKey
     if not isinstance(private_key, Ed25519PrivateKey):
         raise ValueError(f"signing key {kid} is not an Ed25519 key")
     return SigningKey(kid=kid, private_key=private_key, created_at=created_at)
-
-
-@dataclass(frozen=True)
-class AccessTokenRules:
-    """What an access token says about where it comes from and how long it lives."""
-
-    issuer: str
-    audience: str
-    ttl: timedelta
 
 
 @dataclass(frozen=True)
@@ -105,49 +71,3 @@ def plan_rotation(
         if successor.created_at + keep_for <= now
     )
     return RotationPlan(new_key_due=due, retired=retired)
-
-
-class KeyRing:
-    """The keys in use: the newest signs, all of them are published.
-
-    One ring lives as long as the process; :meth:`replace` swaps its keys when they
-    rotate, so everything holding the ring sees the change.
-    """
-
-    def __init__(self, keys: Sequence[SigningKey] = ()) -> None:
-        self._keys: list[SigningKey] = []
-        self.replace(keys)
-
-    def replace(self, keys: Iterable[SigningKey]) -> None:
-        self._keys = sorted(keys, key=lambda key: key.created_at)
-
-    @property
-    def keys(self) -> tuple[SigningKey, ...]:
-        return tuple(self._keys)
-
-    @property
-    def signing_key(self) -> SigningKey:
-        if not self._keys:
-            raise LookupError("the key ring is empty: keys are loaded when the auth store opens")
-        return self._keys[-1]
-
-    def jwks(self) -> dict[str, list[dict[str, str]]]:
-        return {"keys": [key.public_jwk() for key in reversed(self._keys)]}
-
-    def issue_access_token(
-        self, user_id: str, roles: Iterable[str], rules: AccessTokenRules, now: datetime
-    ) -> tuple[str, datetime]:
-        """A signed access token for ``user_id`` and the moment it expires."""
-        expires = now + rules.ttl
-        claims: dict[str, Any] = {
-            "iss": rules.issuer,
-            "aud": rules.audience,
-            "sub": user_id,
-            "roles": sorted(roles),
-            "iat": int(now.timestamp()),
-            "exp": int(expires.timestamp()),
-            "jti": uuid.uuid4().hex,
-        }
-        key = self.signing_key
-        token = jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
-        return token, expires

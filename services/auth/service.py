@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from cinema.auth.v1 import auth_pb2, auth_pb2_grpc
 from services.auth import rules
 from services.auth.accounts import Accounts, TokenPolicy
-from services.auth.keys import AccessTokenRules, KeyPolicy, KeyRing
+from services.auth.keys import KeyPolicy
 from services.auth.passwords import Passwords
 from services.auth.servicer import AuthServicer, Edge
 from services.auth.signing import SYNC_EVERY, SigningKeys
@@ -17,6 +17,7 @@ from services.auth.store_sql import open_store
 from services.auth.throttle import LoginThrottle
 from services.kit.config import Settings
 from services.kit.interceptors import AccessPolicy
+from services.kit.keyring import AccessTokenRules, KeyRing
 from services.kit.limits import SlidingWindow
 from services.kit.server import ServiceSpec
 from services.kit.tokens import JwksCache, TokenVerifier

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from services.auth.keys import KeyPolicy, KeyRing, new_signing_key, plan_rotation
+from services.auth.keys import KeyPolicy, new_signing_key, plan_rotation
 from services.auth.store import AuthStore
+from services.kit.keyring import KeyRing
 
 Clock = Callable[[], datetime]
 

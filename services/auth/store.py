@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from services.auth.keys import SigningKey
 from services.auth.refresh import IssuedRefreshToken, PresentedRefreshToken
+from services.kit.keyring import SigningKey
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.auth.keys import SigningKey, signing_key_from_pem
+from services.auth.keys import signing_key_from_pem
 from services.auth.refresh import IssuedRefreshToken, PresentedRefreshToken
 from services.auth.store import LoginHistoryPage, LoginRecord, LoginTaken, UserAccount
 from services.auth.tables import login_events, refresh_tokens, signing_keys, token_families, users
 from services.kit.cancellation import completes
+from services.kit.keyring import SigningKey
 from services.kit.sql import create_engine, upgrade
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from services.auth.keys import AccessTokenRules, KeyRing
 from services.kit.config import Settings
+from services.kit.keyring import AccessTokenRules, KeyRing
 
 TTL = timedelta(hours=1)
 RENEW_BEFORE = timedelta(minutes=5)

@@ -20,10 +20,10 @@ from google.protobuf.message_factory import GetMessageClass
 
 from gateway.discovery import discover_services
 from services.auth import service as auth
-from services.auth.keys import AccessTokenRules
 from services.catalog import service as catalog
 from services.kit import clients
 from services.kit.interceptors import Access, AccessPolicy
+from services.kit.keyring import AccessTokenRules
 from services.likes import service as likes
 from services.recommendations import service as recommendations
 from services.stack import SERVICES, Stack

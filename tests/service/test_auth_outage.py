@@ -15,8 +15,9 @@ from prometheus_client import REGISTRY
 
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
-from services.auth.keys import AccessTokenRules, KeyRing, new_signing_key
+from services.auth.keys import new_signing_key
 from services.kit import clients
+from services.kit.keyring import AccessTokenRules, KeyRing
 from services.stack import Stack
 from tests.fixtures.stack import bearer, embedded_settings, mint_token
 

@@ -12,11 +12,12 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from services.auth.keys import AccessTokenRules, KeyRing, new_signing_key
+from services.auth.keys import new_signing_key
 from services.catalog.service import ACCESS, NAME
 from services.kit import clients
 from services.kit.context import current_caller, current_request_id
 from services.kit.errors import InvalidArgument, NotFound, ResourceExhausted
+from services.kit.keyring import AccessTokenRules, KeyRing
 from services.kit.server import GrpcServer, ServiceSpec
 from services.kit.tokens import JwksCache, TokenVerifier
 

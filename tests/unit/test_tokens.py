@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from services.auth.keys import AccessTokenRules, KeyRing, new_signing_key
+from services.auth.keys import new_signing_key
 from services.kit.errors import Unauthenticated, Unavailable
+from services.kit.keyring import AccessTokenRules, KeyRing
 from services.kit.tokens import JwksCache, TokenVerifier
 
 RULES = AccessTokenRules(issuer="cinema-auth", audience="cinema", ttl=timedelta(minutes=15))
