@@ -13,10 +13,11 @@ import pytest
 from prometheus_client import REGISTRY
 
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from services.auth.keys import KeyRing, new_signing_key
+from services.auth.keys import new_signing_key
 from services.catalog.service import ACCESS, NAME
 from services.kit import clients
 from services.kit.errors import NotFound
+from services.kit.keyring import KeyRing
 from services.kit.server import GrpcServer, ServiceSpec
 from services.kit.tokens import JwksCache, TokenVerifier
 

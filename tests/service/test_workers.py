@@ -12,8 +12,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 
 from cinema.catalog.v1 import catalog_pb2_grpc
-from services.auth.keys import KeyRing, new_signing_key
+from services.auth.keys import new_signing_key
 from services.catalog.service import ACCESS, NAME
+from services.kit.keyring import KeyRing
 from services.kit.server import GrpcServer, ServiceSpec
 from services.kit.tokens import JwksCache, TokenVerifier
 from services.kit.workers import RestartPolicy, Workers
