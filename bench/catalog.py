@@ -105,7 +105,7 @@ def write_synthetic(path: Path, films: int, seed: int = 11) -> None:
     import sqlite3
 
     from services.catalog.sqlite_index import SCHEMA, connect, reindex_films, reindex_persons
-    from services.catalog.text import fold
+    from services.kit.text import fold
 
     rng = random.Random(seed)
     db = sqlite3.connect(path)

@@ -17,7 +17,7 @@ from etl.legacy import (
     PersonRecord,
     Record,
 )
-from services.catalog.text import fold
+from services.kit.text import fold
 
 SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS content;

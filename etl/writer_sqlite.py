@@ -15,7 +15,7 @@ from etl.legacy import (
     Record,
 )
 from services.catalog import sqlite_index
-from services.catalog.text import fold
+from services.kit.text import fold
 
 
 def _marks(count: int) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.catalog.records import FilmSummary
-from services.catalog.text import words
+from services.kit.text import words
 
 DEFAULT_MIN_CONFIDENCE = 0.8
 _ARTICLES = frozenset({"the", "a", "an"})

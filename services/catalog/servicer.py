@@ -10,21 +10,21 @@ import grpc
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from services.catalog import convert, matching, paging
 from services.catalog.cache import FilmCache, ResultCache
-from services.catalog.messages import (
+from services.catalog.records import FilmFilter
+from services.catalog.store import KEYSET_ORDERS, CatalogStore
+from services.kit.catalog_client import (
+    MAX_BATCH_IDS,
     MAX_MATCH_CHARACTERS,
     MAX_TITLE_CHARACTERS,
     MAX_TITLE_QUERIES,
     normalised_length,
     too_long,
 )
-from services.catalog.records import FilmFilter
-from services.catalog.store import KEYSET_ORDERS, CatalogStore
-from services.catalog.text import words
 from services.kit.errors import InvalidArgument, NotFound
+from services.kit.text import words
 from services.kit.validation import page_size, required_uuid, required_uuids
 
-MAX_BATCH_IDS = 500
-#: Like the title limits (services.catalog.messages), held as given and once normalised.
+#: Like the title limits (services.kit.catalog_client), held as given and once normalised.
 MAX_QUERY_CHARACTERS = 200
 MAX_QUERY_WORDS = 32
 #: Films scored per title, so at most 2,000 per MatchTitles.

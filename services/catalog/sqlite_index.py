@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import aiosqlite
 
 from services.catalog.matching import normalise
-from services.catalog.text import fold
+from services.kit.text import fold
 
 TABLES = ("genre", "person", "film_work", "genre_film_work", "person_film_work")
 
@@ -79,7 +79,7 @@ CREATE TABLE IF NOT EXISTS person_film_work (
 );
 CREATE INDEX IF NOT EXISTS person_film_work_person ON person_film_work (person_id);
 -- etl_hash: hash of the source record a row was loaded from (the ETL's idempotence).
--- Folded text (see services.catalog.text.fold), so that case, accents and "ё" never
+-- Folded text (see services.kit.text.fold), so that case, accents and "ё" never
 -- decide a match; the column weights of bm25() rank title above people above plot.
 -- What search orders by besides relevance rides along, unindexed: the film's rating and
 -- its title in matching's normal form (services.catalog.matching.normalise), so ranking

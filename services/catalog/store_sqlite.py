@@ -26,8 +26,8 @@ from services.catalog.records import (
     Role,
 )
 from services.catalog.store import KEYSET_ORDERS, After
-from services.catalog.text import words
 from services.kit.cancellation import run_to_completion
+from services.kit.text import words
 
 _ORDER_SQL = {
     FilmOrder.RATING_DESC: "f.rating IS NULL, f.rating DESC, f.id",

@@ -18,20 +18,18 @@ from collections.abc import Callable, Sequence
 
 import grpc
 
-from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from services.catalog.messages import film_summary
-from services.kit import clients
+from cinema.catalog.v1 import catalog_pb2
+from services.kit.catalog_client import MAX_BATCH_IDS, CatalogClient, film_summary
 from services.kit.errors import NotFound, Unavailable
 
-CATALOG_TIMEOUT_SECONDS = 5.0
 CAPACITY = 50_000
-BATCH_MAX = 500  # films per BatchGetFilms
 
 Summary = catalog_pb2.FilmSummary | None
 
 
 class FilmDirectory:
-    """Film lookups through CatalogService.BatchGetFilms with a TTL cache of the answers."""
+    """Film lookups through the kit's catalog client (BatchGetFilms) with a TTL cache of
+    the answers."""
 
     def __init__(
         self,
@@ -43,7 +41,7 @@ class FilmDirectory:
         self._found_seconds = found_seconds
         self._missing_seconds = missing_seconds
         self._clock = clock
-        self._channel = clients.LazyChannel(target)
+        self._catalog = CatalogClient(target)
         self._known: OrderedDict[str, tuple[float, Summary]] = OrderedDict()
         self._asked: dict[str, asyncio.Future[Summary]] = {}  # in flight or about to be
         self._to_ask: list[str] = []  # asked for since the last BatchGetFilms went out
@@ -97,12 +95,9 @@ class FilmDirectory:
         """Sends what was asked for meanwhile, in batches, until nothing is left to ask."""
         await asyncio.sleep(0)  # the callers of this loop turn join the batch
         while self._to_ask:
-            batch, self._to_ask = self._to_ask[:BATCH_MAX], self._to_ask[BATCH_MAX:]
+            batch, self._to_ask = self._to_ask[:MAX_BATCH_IDS], self._to_ask[MAX_BATCH_IDS:]
             try:
-                response = await self._stub().BatchGetFilms(
-                    catalog_pb2.BatchGetFilmsRequest(film_ids=batch),
-                    timeout=CATALOG_TIMEOUT_SECONDS,
-                )
+                films = await self._catalog.films(batch)
             except BaseException as error:
                 for film_id in batch:
                     answer = self._asked.pop(film_id)
@@ -114,7 +109,7 @@ class FilmDirectory:
                     raise
                 continue
             fetched: dict[str, Summary] = dict.fromkeys(batch)
-            fetched.update({film.id: film_summary(film) for film in response.films})
+            fetched.update({film.id: film_summary(film) for film in films})
             self._remember(fetched, self._clock())
             for film_id, summary in fetched.items():
                 answer = self._asked.pop(film_id)
@@ -129,12 +124,9 @@ class FilmDirectory:
         while len(self._known) > CAPACITY:
             self._known.popitem(last=False)
 
-    def _stub(self) -> catalog_pb2_grpc.CatalogServiceStub:
-        return catalog_pb2_grpc.CatalogServiceStub(self._channel.get())
-
     async def close(self) -> None:
         if self._sender is not None and not self._sender.done():
             self._sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sender
-        await self._channel.close()
+        await self._catalog.close()

@@ -1,4 +1,5 @@
-"""Text folding shared by indexing, search and title matching."""
+"""Text folding shared by the catalog's indexing, search and title matching, the ETL that
+writes its folded columns, and the catalog's clients that measure titles as it does."""
 
 from __future__ import annotations
 
