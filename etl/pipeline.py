@@ -17,8 +17,7 @@ from etl.demo import write_demo_legacy_file
 from etl.importer import CatalogWriter, ImportReport, import_legacy
 from etl.writer_sqlite import SqliteCatalogWriter
 from services.catalog.cache import FilmCache, open_cache
-from services.catalog.store import sqlite_path
-from services.kit.config import Settings, dsn_scheme
+from services.kit.config import Settings, dsn_scheme, sqlite_path
 
 Progress = Callable[[str, int, int], None]
 

@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 from prometheus_client import start_http_server
 
+from etl.pipeline import load_demo_if_empty
 from gateway.app import create_app, uvicorn_options
 from gateway.forwarding import install_edge_credential
 from services.auth import service as auth_service
@@ -34,11 +35,24 @@ from services.runtime import Runtime, utc_now
 log = structlog.get_logger(__name__)
 
 
+async def _open_catalog(runtime: Runtime) -> ServiceSpec:
+    """The catalog; on a first start with ``CINEMA_DEMO_CATALOG``, the demo films loaded.
+
+    Loading is the ETL's job, so it happens here, where the ETL and the catalog meet: the
+    catalog itself depends on no ETL code.
+    """
+    if runtime.settings.demo_catalog:
+        report = await load_demo_if_empty(runtime.settings)
+        if report is not None:
+            log.info("demo_catalog_loaded", films=report.counts["film_work"]["inserted"])
+    return await catalog_service.open_service(runtime)
+
+
 #: How each service opens its stores and builds itself, in the order they open (auth
 #: first: it fills the key ring that the others may sign service credentials with).
 OPENERS: dict[str, Callable[[Runtime], Awaitable[ServiceSpec]]] = {
     "auth": auth_service.open_service,
-    "catalog": catalog_service.open_service,
+    "catalog": _open_catalog,
     "likes": likes_service.open_service,
     "recommendations": recommendations_service.open_service,
 }

@@ -5,10 +5,7 @@ Catalog reads are public: browsing films needs no account.
 
 from __future__ import annotations
 
-import structlog
-
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from etl.pipeline import load_demo_if_empty
 from services.catalog.cache import FilmCache, open_cache
 from services.catalog.servicer import CatalogServicer
 from services.catalog.store import CatalogStore, open_store
@@ -16,8 +13,6 @@ from services.kit.config import Settings
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
 from services.runtime import Runtime
-
-log = structlog.get_logger(__name__)
 
 DESCRIPTOR = catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"]
 NAME = DESCRIPTOR.full_name
@@ -29,13 +24,8 @@ ACCESS = AccessPolicy(
 
 
 async def open_service(runtime: Runtime) -> ServiceSpec:
-    """The catalog on its configured store; on a first start, with the demo films loaded."""
-    settings = runtime.settings
-    if settings.demo_catalog:
-        report = await load_demo_if_empty(settings)
-        if report is not None:
-            log.info("demo_catalog_loaded", films=report.counts["film_work"]["inserted"])
-    return create(settings)
+    """The catalog on its configured store (the stack loads the demo films before it)."""
+    return create(runtime.settings)
 
 
 def create(settings: Settings) -> ServiceSpec:

@@ -19,7 +19,7 @@ from services.catalog.records import (
     Page,
     Person,
 )
-from services.kit.config import Settings, dsn_scheme
+from services.kit.config import Settings, dsn_scheme, sqlite_path
 
 #: Orders listed by keyset (after the last film's sort key, never by an offset), so the
 #: whole catalog can be paged through at the same cost per page. Their keys are numbers,
@@ -93,8 +93,3 @@ def open_store(settings: Settings) -> CatalogStore:
         f"CINEMA_SEARCH_DSN: no catalog search backend for {scheme}:// "
         "(use sqlite:/// or http(s):// for Elasticsearch)"
     )
-
-
-def sqlite_path(dsn: str) -> str:
-    """``sqlite:///rel/x.db`` -> ``rel/x.db``; ``sqlite:////abs/x.db`` -> ``/abs/x.db``."""
-    return dsn.split("://", 1)[1].removeprefix("/")

@@ -248,6 +248,11 @@ def dsn_scheme(dsn: str) -> str:
     return scheme.split("+", 1)[0].lower()
 
 
+def sqlite_path(dsn: str) -> str:
+    """``sqlite:///rel/x.db`` -> ``rel/x.db``; ``sqlite:////abs/x.db`` -> ``/abs/x.db``."""
+    return dsn.split("://", 1)[1].removeprefix("/")
+
+
 def kafka_bootstrap(events_url: str) -> str:
     """``kafka://h1:9092,h2:9092`` -> ``h1:9092,h2:9092`` (aiokafka's bootstrap_servers)."""
     if dsn_scheme(events_url) != "kafka":

@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
-from services.kit.config import Settings, dsn_scheme
+from services.kit.config import Settings, dsn_scheme, sqlite_path
 from services.likes.records import (
     Event,
     EventKind,
@@ -147,8 +147,3 @@ async def open_store(settings: Settings) -> LikesStore:
     raise ValueError(
         f"CINEMA_LIKES_DSN: no likes store for {scheme}:// (use sqlite:/// or mongodb://)"
     )
-
-
-def sqlite_path(dsn: str) -> str:
-    """``sqlite:///rel/x.db`` -> ``rel/x.db``; ``sqlite:////abs/x.db`` -> ``/abs/x.db``."""
-    return dsn.split("://", 1)[1].removeprefix("/")

@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 
 from etl.pipeline import run_import
-from services.catalog.store import open_store, sqlite_path
-from services.kit.config import Settings
+from services.catalog.store import open_store
+from services.kit.config import Settings, sqlite_path
 from tests.etl import legacy_catalog as lc
 
 _OLD_FILM_FTS = """

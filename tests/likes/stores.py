@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from services.kit.config import sqlite_path
 from services.likes.records import Event
-from services.likes.store import LikesStore, sqlite_path
+from services.likes.store import LikesStore
 from services.likes.store_mongo import MongoLikesStore
 from services.likes.store_sqlite import SqliteLikesStore
 

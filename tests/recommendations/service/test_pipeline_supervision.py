@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY
 
 from etl.pipeline import run_import
 from services.kit import clients
-from services.likes.store import sqlite_path
+from services.kit.config import sqlite_path
 from services.recommendations.service import NAME
 from services.stack import Stack
 from tests.fixtures.stack import embedded_settings, mint_token
