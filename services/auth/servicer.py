@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeAlias
 
 import grpc
-from google.protobuf import json_format, timestamp_pb2
+from google.protobuf import json_format
 
 from cinema.auth.v1 import auth_pb2, auth_pb2_grpc
 from services.auth import rules
@@ -16,6 +15,7 @@ from services.auth.store import UserAccount
 from services.kit.context import caller
 from services.kit.errors import Unauthenticated, Unavailable
 from services.kit.interceptors import metadata_value
+from services.kit.timestamps import timestamp
 from services.kit.tokens import TokenVerifier
 from services.kit.validation import page_size
 
@@ -28,28 +28,22 @@ _ROLES = {
 }
 
 
-def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
 def _user(user: UserAccount) -> auth_pb2.User:
     return auth_pb2.User(
         id=user.id,
         login=user.login,
         email=user.email or "",
         roles=[_ROLES[role] for role in user.roles if role in _ROLES],
-        create_time=_timestamp(user.created_at),
+        create_time=timestamp(user.created_at),
     )
 
 
 def _tokens(pair: TokenPair) -> auth_pb2.TokenPair:
     return auth_pb2.TokenPair(
         access_token=pair.access_token,
-        access_token_expire_time=_timestamp(pair.access_expires_at),
+        access_token_expire_time=timestamp(pair.access_expires_at),
         refresh_token=pair.refresh_token,
-        refresh_token_expire_time=_timestamp(pair.refresh_expires_at),
+        refresh_token_expire_time=timestamp(pair.refresh_expires_at),
         token_type="Bearer",
     )
 
@@ -145,7 +139,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         return auth_pb2.ListLoginHistoryResponse(
             events=[
                 auth_pb2.LoginEvent(
-                    login_time=_timestamp(login.login_time),
+                    login_time=timestamp(login.login_time),
                     user_agent=login.user_agent,
                     peer_address=login.peer_address,
                 )

@@ -14,8 +14,9 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 
+from services.kit.signals import WakeUp
 from services.likes.servicer import event_message
-from services.likes.store import AppendSignal, LikesStore
+from services.likes.store import LikesStore
 
 BATCH = 500
 
@@ -54,7 +55,7 @@ class KafkaRelay:
             appended = self._store.appended.snapshot()
             if await self.publish_pending(producer) == BATCH:
                 continue
-            await AppendSignal.wait(appended, self._poll_seconds)
+            await WakeUp.wait(appended, self._poll_seconds)
 
     async def publish_pending(self, producer: AIOKafkaProducer) -> int:
         """Publishes one batch after the cursor; how many events it published."""

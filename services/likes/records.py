@@ -7,7 +7,6 @@ and the same in SQLite and MongoDB (whose dates stop at milliseconds).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Generic, TypeVar
 
@@ -34,11 +33,6 @@ class EventKind(IntEnum):
 
 def rated_kind(rating: Rating) -> EventKind:
     return EventKind.FILM_LIKED if rating is Rating.LIKE else EventKind.FILM_DISLIKED
-
-
-def to_micros(moment: datetime) -> int:
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,17 +6,18 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 import grpc
-from google.protobuf import timestamp_pb2
 
 from cinema.catalog.v1 import catalog_pb2
 from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
 from services.kit.context import caller
 from services.kit.errors import InvalidArgument
+from services.kit.signals import WakeUp
+from services.kit.timestamps import timestamp, to_micros
 from services.kit.validation import page_size, required_uuid, required_uuids
 from services.likes.films import FilmDirectory
 from services.likes.paging import decode_token, encode_token
-from services.likes.records import Event, EventKind, Rating, to_micros
-from services.likes.store import AppendSignal, LikesStore
+from services.likes.records import Event, EventKind, Rating
+from services.likes.store import LikesStore
 
 MAX_STATS_IDS = 500
 STREAM_BATCH = 500
@@ -31,19 +32,13 @@ def _rating(value: int, field: str = "rating") -> Rating:
         ) from error
 
 
-def _timestamp(micros: int) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromMicroseconds(micros)
-    return stamp
-
-
 def event_message(event: Event) -> likes_pb2.Event:
     return likes_pb2.Event(
         sequence=event.sequence,
         user_id=event.user_id,
         film_id=event.film_id,
         kind=likes_pb2.EventKind.ValueType(event.kind),
-        event_time=_timestamp(event.time_us),
+        event_time=timestamp(event.time_us),
     )
 
 
@@ -75,7 +70,7 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
         stored = likes_pb2.FilmRating(
             film_id=film_id,
             rating=likes_pb2.Rating.ValueType(result.rating.rating),
-            update_time=_timestamp(result.rating.updated_us),
+            update_time=timestamp(result.rating.updated_us),
         )
         return likes_pb2.RateFilmResponse(rating=stored, changed=result.changed)
 
@@ -108,7 +103,7 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
         await self._films.require(film_id)
         now_us = self._now_us()
         await self._store.record_more_like_this(caller().user_id, film_id, now_us)
-        return likes_pb2.RequestMoreLikeThisResponse(request_time=_timestamp(now_us))
+        return likes_pb2.RequestMoreLikeThisResponse(request_time=timestamp(now_us))
 
     async def ListMyRatings(
         self, request: likes_pb2.ListMyRatingsRequest, context: grpc.aio.ServicerContext
@@ -124,7 +119,7 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
             rating = likes_pb2.FilmRating(
                 film_id=item.film_id,
                 rating=likes_pb2.Rating.ValueType(item.rating),
-                update_time=_timestamp(item.updated_us),
+                update_time=timestamp(item.updated_us),
             )
             if (film := films.get(item.film_id)) is not None:
                 rating.film.CopyFrom(film)
@@ -143,7 +138,7 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
         exclusions = []
         for item in page.items:
             exclusion = likes_pb2.Exclusion(
-                film_id=item.film_id, create_time=_timestamp(item.created_us)
+                film_id=item.film_id, create_time=timestamp(item.created_us)
             )
             if (film := films.get(item.film_id)) is not None:
                 exclusion.film.CopyFrom(film)
@@ -208,4 +203,4 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
             if end is not None:
                 return
             # Woken at once by this process's appends; other replicas' by the poll.
-            await AppendSignal.wait(appended, self._poll_seconds)
+            await WakeUp.wait(appended, self._poll_seconds)

@@ -12,12 +12,11 @@ log never misses a change and never holds an event whose change was lost:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from services.kit.config import Settings, dsn_scheme, sqlite_path
+from services.kit.signals import WakeUp
 from services.likes.records import (
     Event,
     EventKind,
@@ -31,36 +30,11 @@ from services.likes.records import (
 )
 
 
-class AppendSignal:
-    """Wakes this process's readers of the log when it appends to it.
-
-    A reader takes :meth:`snapshot` *before* it reads the log, then waits on it, so an
-    append that lands between its read and its wait still wakes it.
-    """
-
-    def __init__(self) -> None:
-        self._current = asyncio.Event()
-
-    def snapshot(self) -> asyncio.Event:
-        return self._current
-
-    def notify(self) -> None:
-        self._current.set()
-        self._current = asyncio.Event()
-
-    @staticmethod
-    async def wait(snapshot: asyncio.Event, seconds: float) -> None:
-        """Until an append after ``snapshot`` or ``seconds`` pass, whichever is first."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await snapshot.wait()
-
-
 class LikesStore(Protocol):
     """Ratings, exclusions and "more like this" per user, and the event log."""
 
     #: Notified whenever this process appends events to the log.
-    appended: AppendSignal
+    appended: WakeUp
 
     async def rate(self, user_id: str, film_id: str, rating: Rating, now_us: int) -> RateResult:
         """Sets the rating; the same rating again changes nothing and appends no event."""

@@ -43,6 +43,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from services.kit.signals import WakeUp
 from services.likes.records import (
     Event,
     EventKind,
@@ -55,7 +56,6 @@ from services.likes.records import (
     Rating,
     rated_kind,
 )
-from services.likes.store import AppendSignal
 
 Doc = dict[str, Any]
 #: What a (user, film) state is made of; None when unset.
@@ -114,8 +114,8 @@ class MongoLikesStore:
         self._relay_owner = uuid.uuid4().hex  # this process, as a lease holder
         self._terms: dict[tuple[str, str], int] = {}  # (lease, owner) -> term held
         self._log_end: tuple[int, int] | None = None  # (relay term, last sequence logged)
-        self._outbox_written = AppendSignal()
-        self.appended = AppendSignal()
+        self._outbox_written = WakeUp()
+        self.appended = WakeUp()
 
     @classmethod
     async def open(
@@ -404,7 +404,7 @@ class MongoLikesStore:
         while True:
             written = self._outbox_written.snapshot()
             await self.relay_outbox()
-            await AppendSignal.wait(written, poll_seconds)
+            await WakeUp.wait(written, poll_seconds)
 
     async def acquire_lease(self, name: str, owner: str, seconds: float) -> bool:
         # Terms, not one updated document: a takeover is an insert of the next term,

@@ -23,6 +23,7 @@ import aiosqlite
 import structlog
 
 from services.kit.cancellation import completes
+from services.kit.signals import WakeUp
 from services.likes.records import (
     Event,
     EventKind,
@@ -35,7 +36,6 @@ from services.likes.records import (
     Rating,
     rated_kind,
 )
-from services.likes.store import AppendSignal
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -102,7 +102,7 @@ class SqliteLikesStore:
         self._queue: list[_Queued] = []
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
-        self.appended = AppendSignal()
+        self.appended = WakeUp()
 
     @classmethod
     async def open(cls, path: str) -> SqliteLikesStore:

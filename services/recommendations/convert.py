@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from google.protobuf import timestamp_pb2
-
 from cinema.catalog.v1 import catalog_pb2
 from cinema.recommendations.v1 import recommendations_pb2 as pb
 from services.kit import page_tokens
@@ -33,12 +31,6 @@ def decode_page_token(token: str, generate_us: int) -> int:
     if stamp != generate_us:
         raise InvalidArgument({"page_token": "the list was replaced: start from the first page"})
     return offset
-
-
-def timestamp(micros: int) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromMicroseconds(micros)
-    return stamp
 
 
 def recommendation(

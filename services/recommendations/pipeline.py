@@ -19,10 +19,11 @@ from typing import Any
 import structlog
 
 from services.kit.config import Settings
+from services.kit.timestamps import to_micros
 from services.recommendations import metrics
 from services.recommendations.engines_state import EngineState
 from services.recommendations.events import EventSource
-from services.recommendations.records import Change, LikesEvent, to_micros
+from services.recommendations.records import Change, LikesEvent
 from services.recommendations.refresher import Refresher
 from services.recommendations.store import RecommendationStore, StaleList
 

@@ -18,6 +18,8 @@ from datetime import datetime
 import structlog
 
 from services.kit.config import Settings
+from services.kit.signals import WakeUp
+from services.kit.timestamps import to_micros
 from services.recommendations import metrics
 from services.recommendations.engines import FilmInfo, LlmPick, Profile, Recommender, Source
 from services.recommendations.engines_state import EngineState
@@ -33,9 +35,8 @@ from services.recommendations.llm import (
     decode_items,
     encode_items,
 )
-from services.recommendations.records import StoredList, Taste, to_micros
+from services.recommendations.records import StoredList, Taste
 from services.recommendations.store import RecommendationStore
-from services.recommendations.watchers import ListWatchers
 
 log = structlog.get_logger(__name__)
 
@@ -103,7 +104,7 @@ class Refresher:
         store: RecommendationStore,
         engines: EngineState,
         llm: LlmSource,
-        watchers: ListWatchers,
+        watchers: WakeUp,
         settings: Settings,
         clock: Callable[[], datetime],
     ) -> None:

@@ -16,6 +16,7 @@ from services.kit.config import Settings, kafka_bootstrap
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
 from services.kit.service_token import ServiceToken
+from services.kit.signals import WakeUp
 from services.kit.workers import RestartPolicy, Workers
 from services.recommendations.catalog import CatalogClient
 from services.recommendations.engines_state import EngineState
@@ -26,7 +27,6 @@ from services.recommendations.pipeline import Pipeline
 from services.recommendations.refresher import Refresher, StoreLlmCache
 from services.recommendations.servicer import RecommendationServicer, RefreshLimiter
 from services.recommendations.store import open_store
-from services.recommendations.watchers import ListWatchers
 from services.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -63,7 +63,7 @@ async def open_service(runtime: Runtime) -> ServiceSpec:
     catalog = CatalogClient(lambda: settings.catalog_target)
     engines = EngineState(store, catalog, settings)
     llm = create_llm_source(settings, catalog, cache=StoreLlmCache(store, clock))
-    watchers = ListWatchers()
+    watchers = WakeUp()
     refresher = Refresher(store, engines, llm, watchers, settings, clock)
     warn_without_service_token(settings, service_token)
     source = event_source(settings, service_token)

@@ -16,6 +16,8 @@ from cinema.recommendations.v1 import recommendations_pb2_grpc
 from services.kit.context import caller, current_caller
 from services.kit.errors import NotFound, ResourceExhausted, Unavailable
 from services.kit.limits import SlidingWindow
+from services.kit.signals import WakeUp
+from services.kit.timestamps import timestamp
 from services.kit.validation import page_size, required_uuid
 from services.recommendations import convert
 from services.recommendations.catalog import CatalogClient
@@ -23,7 +25,6 @@ from services.recommendations.engines_state import EngineState
 from services.recommendations.records import StoredList, Taste, visible_items
 from services.recommendations.refresher import Refresher, RefreshResult, RefreshStatus
 from services.recommendations.store import RecommendationStore
-from services.recommendations.watchers import ListWatchers
 
 WATCH_RECHECK_SECONDS = 5.0  # lists stored by other replicas are seen at least this often
 MAX_STREAM_PENDING = 1000  # StreamRefreshes: unanswered requests before reading pauses
@@ -112,7 +113,7 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
         store: RecommendationStore,
         engines: EngineState,
         refresher: Refresher,
-        watchers: ListWatchers,
+        watchers: WakeUp,
         catalog: CatalogClient,
         limiter: RefreshLimiter,
     ) -> None:
@@ -169,7 +170,7 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
             items, token = self._build_page(stored, taste, summaries, size, offset)
             answer = pb.GetMyRecommendationsResponse(
                 items=items,
-                generate_time=convert.timestamp(stored.generate_us),
+                generate_time=timestamp(stored.generate_us),
                 fallback=stored.fallback,
                 next_page_token=token,
             )
@@ -210,7 +211,7 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
         items, token = await self._page(user_id, result.stored, size, 0)
         return pb.RefreshMyRecommendationsResponse(
             items=items,
-            generate_time=convert.timestamp(result.stored.generate_us),
+            generate_time=timestamp(result.stored.generate_us),
             fallback=result.stored.fallback,
             next_page_token=token,
         )
@@ -230,7 +231,7 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
                 last = shown
                 yield pb.WatchMyRecommendationsResponse(
                     items=items,
-                    generate_time=convert.timestamp(stored.generate_us),
+                    generate_time=timestamp(stored.generate_us),
                     fallback=stored.fallback,
                     next_page_token=token,
                 )
