@@ -1,4 +1,4 @@
-"""The likes domain: ratings, exclusions, "more like this" and the events they append.
+"""The likes service's data types: ratings, exclusions, "more like this" and their events.
 
 Times are integer microseconds since the epoch (UTC) in every store: exact, ordered,
 and the same in SQLite and MongoDB (whose dates stop at milliseconds).
@@ -6,9 +6,10 @@ and the same in SQLite and MongoDB (whose dates stop at milliseconds).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -50,6 +51,27 @@ class Exclusion:
 
     film_id: str
     created_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class FilmState:
+    """What one user has said of one film: a rating (and when) and an exclusion (when)."""
+
+    rating: Rating | None = None
+    rated_us: int | None = None
+    excluded_us: int | None = None
+
+
+#: A feedback rule (``services.likes.feedback``): the state after a call from the state
+#: before it, or None when the call changes nothing (and logs no event).
+Decision = Callable[[FilmState], "FilmState | None"]
+
+
+class Changed(NamedTuple):
+    """A store's answer to a change: the state as stored afterwards, and whether it moved."""
+
+    state: FilmState
+    changed: bool
 
 
 @dataclass(frozen=True, slots=True)

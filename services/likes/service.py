@@ -20,6 +20,7 @@ from services.kit.server import ServiceSpec
 from services.kit.workers import RestartPolicy, Workers
 from services.likes.films import FilmDirectory
 from services.likes.kafka_relay import KafkaRelay
+from services.likes.outbox_relay import run_outbox_relay
 from services.likes.servicer import LikesServicer
 from services.likes.store import LikesStore, open_store
 from services.runtime import Runtime
@@ -48,7 +49,9 @@ def create_with(
     )
     servicer = LikesServicer(store, films, clock, settings.likes_poll_seconds)
     workers = Workers("likes", RestartPolicy.configured(settings))
-    workers.add("outbox-relay", partial(store.run_outbox_relay, settings.likes_poll_seconds))
+    if store.outbox is not None:
+        outbox = partial(run_outbox_relay, store, store.outbox, settings.likes_poll_seconds)
+        workers.add("outbox-relay", outbox)
     if settings.events_url:
         if dsn_scheme(settings.events_url) != "kafka":
             raise ValueError("CINEMA_EVENTS_URL: only kafka://host:port is supported")

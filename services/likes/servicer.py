@@ -1,4 +1,4 @@
-"""LikesService RPCs: validate the request, check the film, call the store, map."""
+"""LikesService RPCs: validate the request, check the film, call the rules or the store, map."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from services.kit.errors import InvalidArgument
 from services.kit.signals import WakeUp
 from services.kit.timestamps import timestamp, to_micros
 from services.kit.validation import page_size, required_uuid, required_uuids
+from services.likes.feedback import Feedback
 from services.likes.films import FilmDirectory
 from services.likes.paging import decode_token, encode_token
 from services.likes.records import Event, EventKind, Rating
@@ -51,6 +52,7 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
         poll_seconds: float,
     ) -> None:
         self._store = store
+        self._feedback = Feedback(store)
         self._films = films
         self._clock = clock
         self._poll_seconds = poll_seconds
@@ -66,7 +68,7 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
             raise InvalidArgument({"rating": "is required (ClearRating removes a rating)"})
         rating = _rating(request.rating)
         await self._films.require(film_id)
-        result = await self._store.rate(caller().user_id, film_id, rating, self._now_us())
+        result = await self._feedback.rate(caller().user_id, film_id, rating, self._now_us())
         stored = likes_pb2.FilmRating(
             film_id=film_id,
             rating=likes_pb2.Rating.ValueType(result.rating.rating),
@@ -78,7 +80,7 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
         self, request: likes_pb2.ClearRatingRequest, context: grpc.aio.ServicerContext
     ) -> likes_pb2.ClearRatingResponse:
         film_id = required_uuid(request.film_id, "film_id")
-        changed = await self._store.clear_rating(caller().user_id, film_id, self._now_us())
+        changed = await self._feedback.clear_rating(caller().user_id, film_id, self._now_us())
         return likes_pb2.ClearRatingResponse(changed=changed)
 
     async def ExcludeFilm(
@@ -86,14 +88,14 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
     ) -> likes_pb2.ExcludeFilmResponse:
         film_id = required_uuid(request.film_id, "film_id")
         await self._films.require(film_id)
-        changed = await self._store.exclude(caller().user_id, film_id, self._now_us())
+        changed = await self._feedback.exclude(caller().user_id, film_id, self._now_us())
         return likes_pb2.ExcludeFilmResponse(changed=changed)
 
     async def IncludeFilm(
         self, request: likes_pb2.IncludeFilmRequest, context: grpc.aio.ServicerContext
     ) -> likes_pb2.IncludeFilmResponse:
         film_id = required_uuid(request.film_id, "film_id")
-        changed = await self._store.include(caller().user_id, film_id, self._now_us())
+        changed = await self._feedback.include(caller().user_id, film_id, self._now_us())
         return likes_pb2.IncludeFilmResponse(changed=changed)
 
     async def RequestMoreLikeThis(
@@ -102,7 +104,7 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
         film_id = required_uuid(request.film_id, "film_id")
         await self._films.require(film_id)
         now_us = self._now_us()
-        await self._store.record_more_like_this(caller().user_id, film_id, now_us)
+        await self._feedback.record_more_like_this(caller().user_id, film_id, now_us)
         return likes_pb2.RequestMoreLikeThisResponse(request_time=timestamp(now_us))
 
     async def ListMyRatings(

@@ -18,6 +18,8 @@ from typing import Protocol
 from services.kit.config import Settings, dsn_scheme, sqlite_path
 from services.kit.signals import WakeUp
 from services.likes.records import (
+    Changed,
+    Decision,
     Event,
     EventKind,
     Exclusion,
@@ -25,7 +27,6 @@ from services.likes.records import (
     FilmStats,
     Page,
     PageCursor,
-    RateResult,
     Rating,
 )
 
@@ -36,24 +37,21 @@ class LikesStore(Protocol):
     #: Notified whenever this process appends events to the log.
     appended: WakeUp
 
-    async def rate(self, user_id: str, film_id: str, rating: Rating, now_us: int) -> RateResult:
-        """Sets the rating; the same rating again changes nothing and appends no event."""
+    @property
+    def outbox(self) -> WakeUp | None:
+        """Notified whenever this process writes a change that :meth:`relay_outbox` is to
+        log; None for a backend that logs each change in its own transaction."""
         ...
 
-    async def clear_rating(self, user_id: str, film_id: str, now_us: int) -> bool:
-        """Removes the rating; False (and no event) when there was none."""
-        ...
+    async def change(
+        self, user_id: str, film_id: str, decide: Decision, kind: EventKind, now_us: int
+    ) -> Changed:
+        """Applies ``decide`` to the (user, film) state as stored, atomically.
 
-    async def exclude(self, user_id: str, film_id: str, now_us: int) -> bool:
-        """Marks the film "not interested"; False (and no event) when it already was."""
-        ...
-
-    async def include(self, user_id: str, film_id: str, now_us: int) -> bool:
-        """Undoes an exclusion; False (and no event) when there was none."""
-        ...
-
-    async def record_more_like_this(self, user_id: str, film_id: str, now_us: int) -> None:
-        """Appends a "more like this" event: every request is a signal of its own."""
+        When it returns a new state, that state and an event of ``kind`` at ``now_us`` are
+        stored together; when it returns None, nothing is written. A backend may call
+        ``decide`` more than once (after losing a race): it must be a pure function.
+        """
         ...
 
     async def list_ratings(
@@ -88,10 +86,6 @@ class LikesStore(Protocol):
         Only a backend with a separate outbox has work here; it is safe to call from any
         number of processes at once.
         """
-        ...
-
-    async def run_outbox_relay(self, poll_seconds: float) -> None:
-        """Relays the outbox until cancelled: at once after local writes, else every poll."""
         ...
 
     async def acquire_lease(self, name: str, owner: str, seconds: float) -> bool:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
@@ -45,29 +45,26 @@ from pymongo.errors import DuplicateKeyError
 
 from services.kit.signals import WakeUp
 from services.likes.records import (
+    Changed,
+    Decision,
     Event,
     EventKind,
     Exclusion,
     FilmRating,
+    FilmState,
     FilmStats,
     Page,
     PageCursor,
-    RateResult,
     Rating,
-    rated_kind,
 )
 
 Doc = dict[str, Any]
-#: What a (user, film) state is made of; None when unset.
-STATE_FIELDS = ("rating", "rated_us", "excluded_us")
-EMPTY_STATE: Doc = dict.fromkeys(STATE_FIELDS)
 RELAY_LEASE = "outbox-relay"
 SERVER_TIMEOUT_MS = 3000  # server selection and connect
 RELAY_BATCH = 200  # changes per relay round; the lease is renewed between rounds
 LOG_BUCKET = 256  # sequences per log collection: what one log read costs at most
 LOG_HEAD = "log"  # the head document: the newest bucket the relay opened
 LEGACY_LOG = "events"  # the unbucketed log of earlier versions, moved into buckets at open
-Decide = Callable[[Doc], Doc | None]  # state -> state after the change, None for a no-op
 
 
 def _now_us() -> int:
@@ -114,7 +111,7 @@ class MongoLikesStore:
         self._relay_owner = uuid.uuid4().hex  # this process, as a lease holder
         self._terms: dict[tuple[str, str], int] = {}  # (lease, owner) -> term held
         self._log_end: tuple[int, int] | None = None  # (relay term, last sequence logged)
-        self._outbox_written = WakeUp()
+        self.outbox = WakeUp()
         self.appended = WakeUp()
 
     @classmethod
@@ -182,16 +179,16 @@ class MongoLikesStore:
             {"user_id": user_id, "film_id": film_id}, sort=[("version", DESCENDING)]
         )
 
-    async def _change(
-        self, user_id: str, film_id: str, decide: Decide, kind: EventKind, now_us: int
-    ) -> Doc | None:
-        """Inserts the change ``decide`` makes with its event; None when it is a no-op."""
+    async def change(
+        self, user_id: str, film_id: str, decide: Decision, kind: EventKind, now_us: int
+    ) -> Changed:
+        """Inserts the next version of the (user, film) with its pending event."""
         while True:
             latest = await self._latest(user_id, film_id)
-            state = {f: latest.get(f) for f in STATE_FIELDS} if latest else dict(EMPTY_STATE)
-            after = decide(state)
+            before = _state(latest) if latest else FilmState()
+            after = decide(before)
             if after is None:
-                return None
+                return Changed(before, changed=False)
             change = {
                 "_id": uuid.uuid4().hex,  # also the event's id
                 "user_id": user_id,
@@ -199,52 +196,17 @@ class MongoLikesStore:
                 "version": (latest["version"] if latest else 0) + 1,
                 "kind": int(kind),
                 "time_us": now_us,
-                **after,
+                "rating": None if after.rating is None else int(after.rating),
+                "rated_us": after.rated_us,
+                "excluded_us": after.excluded_us,
                 "pending": True,
             }
             try:
                 await self._changes.insert_one(change)
             except DuplicateKeyError:
                 continue  # another writer changed this (user, film) first: decide again
-            self._outbox_written.notify()
-            return change
-
-    async def rate(self, user_id: str, film_id: str, rating: Rating, now_us: int) -> RateResult:
-        def decide(state: Doc) -> Doc | None:
-            if state["rating"] == rating:
-                return None
-            return {**state, "rating": int(rating), "rated_us": now_us}
-
-        if await self._change(user_id, film_id, decide, rated_kind(rating), now_us) is not None:
-            return RateResult(FilmRating(film_id, rating, now_us), changed=True)
-        latest = await self._latest(user_id, film_id)
-        rated_us = int(latest["rated_us"]) if latest and latest["rated_us"] else now_us
-        return RateResult(FilmRating(film_id, rating, rated_us), changed=False)
-
-    async def clear_rating(self, user_id: str, film_id: str, now_us: int) -> bool:
-        def decide(state: Doc) -> Doc | None:
-            return None if state["rating"] is None else {**state, "rating": None, "rated_us": None}
-
-        changed = await self._change(user_id, film_id, decide, EventKind.RATING_CLEARED, now_us)
-        return changed is not None
-
-    async def exclude(self, user_id: str, film_id: str, now_us: int) -> bool:
-        def decide(state: Doc) -> Doc | None:
-            return None if state["excluded_us"] is not None else {**state, "excluded_us": now_us}
-
-        changed = await self._change(user_id, film_id, decide, EventKind.FILM_EXCLUDED, now_us)
-        return changed is not None
-
-    async def include(self, user_id: str, film_id: str, now_us: int) -> bool:
-        def decide(state: Doc) -> Doc | None:
-            return None if state["excluded_us"] is None else {**state, "excluded_us": None}
-
-        changed = await self._change(user_id, film_id, decide, EventKind.FILM_INCLUDED, now_us)
-        return changed is not None
-
-    async def record_more_like_this(self, user_id: str, film_id: str, now_us: int) -> None:
-        kind = EventKind.MORE_LIKE_THIS_REQUESTED
-        await self._change(user_id, film_id, lambda state: state, kind, now_us)
+            self.outbox.notify()
+            return Changed(after, changed=True)
 
     async def _current(self, query: Doc) -> list[Doc]:
         """The current state (highest version) of every (user, film) that ``query`` matches.
@@ -399,13 +361,6 @@ class MongoLikesStore:
             }
         )
 
-    async def run_outbox_relay(self, poll_seconds: float) -> None:
-        # A failure ends the run: its supervisor (services.kit.workers) restarts it.
-        while True:
-            written = self._outbox_written.snapshot()
-            await self.relay_outbox()
-            await WakeUp.wait(written, poll_seconds)
-
     async def acquire_lease(self, name: str, owner: str, seconds: float) -> bool:
         # Terms, not one updated document: a takeover is an insert of the next term,
         # which the unique index lets only one contender win.
@@ -440,6 +395,13 @@ class MongoLikesStore:
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _state(doc: Mapping[str, Any]) -> FilmState:
+    rating = doc.get("rating")
+    return FilmState(
+        None if rating is None else Rating(rating), doc.get("rated_us"), doc.get("excluded_us")
+    )
 
 
 def _fields(doc: Mapping[str, Any]) -> Doc:

@@ -25,16 +25,17 @@ import structlog
 from services.kit.cancellation import completes
 from services.kit.signals import WakeUp
 from services.likes.records import (
+    Changed,
+    Decision,
     Event,
     EventKind,
     Exclusion,
     FilmRating,
+    FilmState,
     FilmStats,
     Page,
     PageCursor,
-    RateResult,
     Rating,
-    rated_kind,
 )
 
 log = structlog.get_logger(__name__)
@@ -103,6 +104,7 @@ class SqliteLikesStore:
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
         self.appended = WakeUp()
+        self.outbox = None  # each change is logged in its own transaction
 
     @classmethod
     async def open(cls, path: str) -> SqliteLikesStore:
@@ -201,65 +203,47 @@ class SqliteLikesStore:
         )
 
     @completes
-    async def rate(self, user_id: str, film_id: str, rating: Rating, now_us: int) -> RateResult:
-        def work(db: sqlite3.Connection) -> RateResult:
-            row = db.execute(
-                "SELECT rating, updated_us FROM ratings WHERE user_id = ? AND film_id = ?",
-                (user_id, film_id),
+    async def change(
+        self, user_id: str, film_id: str, decide: Decision, kind: EventKind, now_us: int
+    ) -> Changed:
+        key = (user_id, film_id)
+
+        def work(db: sqlite3.Connection) -> Changed:
+            rated = db.execute(
+                "SELECT rating, updated_us FROM ratings WHERE user_id = ? AND film_id = ?", key
             ).fetchone()
-            if row is not None and row[0] == rating:
-                return RateResult(FilmRating(film_id, rating, row[1]), changed=False)
-            db.execute(
-                "INSERT INTO ratings (user_id, film_id, rating, updated_us) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (user_id, film_id)"
-                " DO UPDATE SET rating = excluded.rating, updated_us = excluded.updated_us",
-                (user_id, film_id, int(rating), now_us),
+            excluded = db.execute(
+                "SELECT created_us FROM exclusions WHERE user_id = ? AND film_id = ?", key
+            ).fetchone()
+            before = FilmState(
+                Rating(rated[0]) if rated else None,
+                rated[1] if rated else None,
+                excluded[0] if excluded else None,
             )
-            self._append(db, user_id, film_id, rated_kind(rating), now_us)
-            return RateResult(FilmRating(film_id, rating, now_us), changed=True)
-
-        return await self._write(work)
-
-    @completes
-    async def _delete(
-        self, table: str, user_id: str, film_id: str, kind: EventKind, now_us: int
-    ) -> bool:
-        def work(db: sqlite3.Connection) -> bool:
-            cursor = db.execute(
-                f"DELETE FROM {table} WHERE user_id = ? AND film_id = ?", (user_id, film_id)
-            )
-            if cursor.rowcount == 0:
-                return False
+            after = decide(before)
+            if after is None:
+                return Changed(before, changed=False)
+            if after.rating is None and before.rating is not None:
+                db.execute("DELETE FROM ratings WHERE user_id = ? AND film_id = ?", key)
+            elif after.rating is not None and after.rated_us != before.rated_us:
+                db.execute(
+                    "INSERT INTO ratings (user_id, film_id, rating, updated_us)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, film_id)"
+                    " DO UPDATE SET rating = excluded.rating, updated_us = excluded.updated_us",
+                    (*key, int(after.rating), after.rated_us),
+                )
+            if after.excluded_us is None and before.excluded_us is not None:
+                db.execute("DELETE FROM exclusions WHERE user_id = ? AND film_id = ?", key)
+            elif after.excluded_us is not None and after.excluded_us != before.excluded_us:
+                db.execute(
+                    "INSERT OR REPLACE INTO exclusions (user_id, film_id, created_us)"
+                    " VALUES (?, ?, ?)",
+                    (*key, after.excluded_us),
+                )
             self._append(db, user_id, film_id, kind, now_us)
-            return True
+            return Changed(after, changed=True)
 
         return await self._write(work)
-
-    async def clear_rating(self, user_id: str, film_id: str, now_us: int) -> bool:
-        return await self._delete("ratings", user_id, film_id, EventKind.RATING_CLEARED, now_us)
-
-    @completes
-    async def exclude(self, user_id: str, film_id: str, now_us: int) -> bool:
-        def work(db: sqlite3.Connection) -> bool:
-            cursor = db.execute(
-                "INSERT INTO exclusions (user_id, film_id, created_us) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                (user_id, film_id, now_us),
-            )
-            if cursor.rowcount == 0:
-                return False
-            self._append(db, user_id, film_id, EventKind.FILM_EXCLUDED, now_us)
-            return True
-
-        return await self._write(work)
-
-    async def include(self, user_id: str, film_id: str, now_us: int) -> bool:
-        return await self._delete("exclusions", user_id, film_id, EventKind.FILM_INCLUDED, now_us)
-
-    @completes
-    async def record_more_like_this(self, user_id: str, film_id: str, now_us: int) -> None:
-        kind = EventKind.MORE_LIKE_THIS_REQUESTED
-        await self._write(lambda db: self._append(db, user_id, film_id, kind, now_us))
 
     async def _rows(self, sql: str, params: Sequence[object]) -> list[aiosqlite.Row]:
         async with self._reader.execute(sql, params) as cursor:
@@ -325,9 +309,6 @@ class SqliteLikesStore:
 
     async def relay_outbox(self) -> int:
         return 0  # events are logged in the change's own transaction
-
-    async def run_outbox_relay(self, poll_seconds: float) -> None:
-        return None
 
     @completes
     async def acquire_lease(self, name: str, owner: str, seconds: float) -> bool:

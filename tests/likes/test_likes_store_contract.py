@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from services.likes.feedback import Feedback
 from services.likes.records import EventKind, PageCursor, Rating
 from services.likes.store import LikesStore
 from services.likes.store_mongo import MongoLikesStore
@@ -33,8 +34,8 @@ async def store(store_dsn: str) -> AsyncIterator[LikesStore]:
 
 
 async def test_same_rating_twice_changes_nothing_and_logs_one_event(store: LikesStore) -> None:
-    first = await store.rate(ALICE, F1, Rating.LIKE, 1_000)
-    again = await store.rate(ALICE, F1, Rating.LIKE, 2_000)
+    first = await Feedback(store).rate(ALICE, F1, Rating.LIKE, 1_000)
+    again = await Feedback(store).rate(ALICE, F1, Rating.LIKE, 2_000)
     assert first.changed and not again.changed
     assert again.rating.updated_us == 1_000
     events = await logged(store)
@@ -44,24 +45,24 @@ async def test_same_rating_twice_changes_nothing_and_logs_one_event(store: Likes
 
 
 async def test_rating_is_replaced_then_cleared_once(store: LikesStore) -> None:
-    await store.rate(ALICE, F1, Rating.LIKE, 1_000)
-    replaced = await store.rate(ALICE, F1, Rating.DISLIKE, 2_000)
+    await Feedback(store).rate(ALICE, F1, Rating.LIKE, 1_000)
+    replaced = await Feedback(store).rate(ALICE, F1, Rating.DISLIKE, 2_000)
     assert replaced.changed and replaced.rating.rating is Rating.DISLIKE
-    assert await store.clear_rating(ALICE, F1, 3_000)
-    assert not await store.clear_rating(ALICE, F1, 4_000)
+    assert await Feedback(store).clear_rating(ALICE, F1, 3_000)
+    assert not await Feedback(store).clear_rating(ALICE, F1, 4_000)
     assert (await store.list_ratings(ALICE, None, None, 10)).items == []
     kinds = [e.kind for e in await logged(store)]
     assert kinds == [EventKind.FILM_LIKED, EventKind.FILM_DISLIKED, EventKind.RATING_CLEARED]
 
 
 async def test_exclusion_is_listed_until_included(store: LikesStore) -> None:
-    assert await store.exclude(ALICE, F1, 1_000)
-    assert not await store.exclude(ALICE, F1, 2_000)
-    assert await store.exclude(ALICE, F2, 3_000)
+    assert await Feedback(store).exclude(ALICE, F1, 1_000)
+    assert not await Feedback(store).exclude(ALICE, F1, 2_000)
+    assert await Feedback(store).exclude(ALICE, F2, 3_000)
     page = await store.list_exclusions(ALICE, None, 10)
     assert [(x.film_id, x.created_us) for x in page.items] == [(F2, 3_000), (F1, 1_000)]
-    assert await store.include(ALICE, F1, 4_000)
-    assert not await store.include(ALICE, F1, 5_000)
+    assert await Feedback(store).include(ALICE, F1, 4_000)
+    assert not await Feedback(store).include(ALICE, F1, 5_000)
     assert [x.film_id for x in (await store.list_exclusions(ALICE, None, 10)).items] == [F2]
     kinds = [e.kind for e in await logged(store)]
     assert kinds == [
@@ -72,15 +73,15 @@ async def test_exclusion_is_listed_until_included(store: LikesStore) -> None:
 
 
 async def test_rating_and_exclusion_of_one_film_are_independent(store: LikesStore) -> None:
-    await store.exclude(ALICE, F1, 1_000)
-    assert (await store.rate(ALICE, F1, Rating.LIKE, 2_000)).changed
-    assert await store.include(ALICE, F1, 3_000)
+    await Feedback(store).exclude(ALICE, F1, 1_000)
+    assert (await Feedback(store).rate(ALICE, F1, Rating.LIKE, 2_000)).changed
+    assert await Feedback(store).include(ALICE, F1, 3_000)
     assert [r.film_id for r in (await store.list_ratings(ALICE, None, None, 10)).items] == [F1]
 
 
 async def test_every_more_like_this_request_is_an_event(store: LikesStore) -> None:
-    await store.record_more_like_this(ALICE, F1, 1_000)
-    await store.record_more_like_this(ALICE, F1, 2_000)
+    await Feedback(store).record_more_like_this(ALICE, F1, 1_000)
+    await Feedback(store).record_more_like_this(ALICE, F1, 2_000)
     events = await logged(store)
     assert [(e.kind, e.time_us) for e in events] == [
         (EventKind.MORE_LIKE_THIS_REQUESTED, 1_000),
@@ -90,7 +91,9 @@ async def test_every_more_like_this_request_is_an_event(store: LikesStore) -> No
 
 async def test_ratings_page_newest_first_with_kind_filter(store: LikesStore) -> None:
     for n, film in enumerate(FILMS[:5]):
-        await store.rate(ALICE, film, Rating.LIKE if n % 2 == 0 else Rating.DISLIKE, 1_000 + n)
+        await Feedback(store).rate(
+            ALICE, film, Rating.LIKE if n % 2 == 0 else Rating.DISLIKE, 1_000 + n
+        )
     seen, cursor = [], None
     while True:
         page = await store.list_ratings(ALICE, None, cursor, 2)
@@ -105,7 +108,7 @@ async def test_ratings_page_newest_first_with_kind_filter(store: LikesStore) -> 
 
 async def test_same_time_ratings_page_without_skips_or_repeats(store: LikesStore) -> None:
     for film in FILMS:
-        await store.rate(ALICE, film, Rating.LIKE, 5_000)
+        await Feedback(store).rate(ALICE, film, Rating.LIKE, 5_000)
     first = await store.list_ratings(ALICE, None, None, 4)
     assert first.next_cursor == PageCursor(5_000, first.items[-1].film_id)
     rest = await store.list_ratings(ALICE, None, first.next_cursor, 100)
@@ -113,28 +116,28 @@ async def test_same_time_ratings_page_without_skips_or_repeats(store: LikesStore
 
 
 async def test_another_users_data_is_invisible(store: LikesStore) -> None:
-    await store.rate(ALICE, F1, Rating.LIKE, 1_000)
-    await store.exclude(ALICE, F2, 1_000)
+    await Feedback(store).rate(ALICE, F1, Rating.LIKE, 1_000)
+    await Feedback(store).exclude(ALICE, F2, 1_000)
     assert (await store.list_ratings(BOB, None, None, 10)).items == []
     assert (await store.list_exclusions(BOB, None, 10)).items == []
-    assert not await store.clear_rating(BOB, F1, 2_000)
-    assert not await store.include(BOB, F2, 2_000)
+    assert not await Feedback(store).clear_rating(BOB, F1, 2_000)
+    assert not await Feedback(store).include(BOB, F2, 2_000)
 
 
 async def test_film_stats_count_likes_and_dislikes(store: LikesStore) -> None:
     for n, user in enumerate(["u1", "u2", "u3"]):
-        await store.rate(user, F1, Rating.LIKE if n < 2 else Rating.DISLIKE, 1_000)
-    await store.rate("u1", F2, Rating.DISLIKE, 1_000)
-    await store.rate("u2", F3, Rating.LIKE, 1_000)
-    await store.clear_rating("u2", F3, 2_000)
+        await Feedback(store).rate(user, F1, Rating.LIKE if n < 2 else Rating.DISLIKE, 1_000)
+    await Feedback(store).rate("u1", F2, Rating.DISLIKE, 1_000)
+    await Feedback(store).rate("u2", F3, Rating.LIKE, 1_000)
+    await Feedback(store).clear_rating("u2", F3, 2_000)
     stats = await store.film_stats([F1, F2, F3, FILMS[9]])
     assert {f: (s.likes, s.dislikes) for f, s in stats.items()} == {F1: (2, 1), F2: (0, 1)}
 
 
 async def test_event_log_reads_after_a_sequence_and_by_kind(store: LikesStore) -> None:
-    await store.rate(ALICE, F1, Rating.LIKE, 1_000)
-    await store.exclude(ALICE, F2, 2_000)
-    await store.rate(ALICE, F3, Rating.DISLIKE, 3_000)
+    await Feedback(store).rate(ALICE, F1, Rating.LIKE, 1_000)
+    await Feedback(store).exclude(ALICE, F2, 2_000)
+    await Feedback(store).rate(ALICE, F3, Rating.DISLIKE, 3_000)
     await logged(store)
     assert await store.last_sequence() == 3
     assert [e.sequence for e in await store.events_after(1, 10)] == [2, 3]
@@ -146,8 +149,8 @@ async def test_event_log_reads_after_a_sequence_and_by_kind(store: LikesStore) -
 async def test_changes_of_one_film_are_logged_in_order_despite_clock_skew(
     store: LikesStore,
 ) -> None:
-    await store.rate(ALICE, F1, Rating.LIKE, 2_000)
-    await store.rate(ALICE, F1, Rating.DISLIKE, 1_000)  # another replica, a clock behind
+    await Feedback(store).rate(ALICE, F1, Rating.LIKE, 2_000)
+    await Feedback(store).rate(ALICE, F1, Rating.DISLIKE, 1_000)  # another replica, a clock behind
     kinds = [e.kind for e in await logged(store)]
     assert kinds == [EventKind.FILM_LIKED, EventKind.FILM_DISLIKED]
     assert (await store.list_ratings(ALICE, None, None, 10)).items[0].rating is Rating.DISLIKE
@@ -159,7 +162,7 @@ async def test_concurrent_writers_log_exactly_their_changes_in_order(store: Like
         for n in range(25):
             film = FILMS[n % len(FILMS)]
             rating = Rating.LIKE if n % 3 else Rating.DISLIKE
-            if (await store.rate(user, film, rating, n)).changed:
+            if (await Feedback(store).rate(user, film, rating, n)).changed:
                 changes.append((film, EventKind.FILM_LIKED if n % 3 else EventKind.FILM_DISLIKED))
         return changes
 
@@ -190,8 +193,8 @@ async def test_relay_crash_between_log_and_outbox_pop_logs_each_event_once(
     dsn = f"{mongodb_url.rstrip('/')}/{mongo_database_name}"
     crashing = await open_backend(dsn, lease_seconds=0.2)
     assert isinstance(crashing, MongoLikesStore)
-    await crashing.rate(ALICE, F1, Rating.LIKE, 1_000)
-    await crashing.exclude(ALICE, F1, 2_000)
+    await Feedback(crashing).rate(ALICE, F1, Rating.LIKE, 1_000)
+    await Feedback(crashing).exclude(ALICE, F1, 2_000)
 
     async def crash(change: object) -> None:
         raise ConnectionError("killed between the log insert and the outbox pop")
@@ -203,7 +206,7 @@ async def test_relay_crash_between_log_and_outbox_pop_logs_each_event_once(
     await asyncio.sleep(0.3)  # the crashed relay's lease expires
 
     survivor = await open_backend(dsn)
-    await survivor.rate(BOB, F2, Rating.DISLIKE, 3_000)
+    await Feedback(survivor).rate(BOB, F2, Rating.DISLIKE, 3_000)
     events = await logged(survivor)
     assert [(e.sequence, e.user_id, e.kind) for e in events] == [
         (1, ALICE, EventKind.FILM_LIKED),
@@ -222,14 +225,14 @@ async def test_cancelled_writes_never_wedge_the_store_or_split_a_change_from_its
     async def write(number: int) -> None:
         user = f"storm-{number}"
         if number % 2:
-            await store.exclude(user, F1, number)
+            await Feedback(store).exclude(user, F1, number)
         else:
-            await store.rate(user, F1, Rating.LIKE, number)
+            await Feedback(store).rate(user, F1, Rating.LIKE, number)
 
     acknowledged = await cancellation_storm(write, count=STORM_WRITES)
 
-    assert (await store.rate(ALICE, F2, Rating.LIKE, 10_000)).changed
-    assert await store.exclude(BOB, F2, 10_001)
+    assert (await Feedback(store).rate(ALICE, F2, Rating.LIKE, 10_000)).changed
+    assert await Feedback(store).exclude(BOB, F2, 10_001)
     logged_users = {e.user_id for e in await logged(store)}
     for number in range(STORM_WRITES):
         user = f"storm-{number}"
@@ -252,10 +255,10 @@ async def test_mongo_log_reads_across_its_buckets(
         assert await store.last_sequence() == 0
         assert await store.events_after(0, 10) == []
         for n, film in enumerate(FILMS[:5]):
-            await store.rate(ALICE, film, Rating.LIKE, 1_000 + n)
+            await Feedback(store).rate(ALICE, film, Rating.LIKE, 1_000 + n)
             await store.relay_outbox()
             assert await store.last_sequence() == n + 1  # full buckets, half-full ones
-        await store.exclude(ALICE, F1, 9_000)
+        await Feedback(store).exclude(ALICE, F1, 9_000)
         events = await logged(store)
         assert [e.sequence for e in events] == [1, 2, 3, 4, 5, 6]
         assert [e.film_id for e in events[:5]] == FILMS[:5]
@@ -291,7 +294,7 @@ async def test_mongo_log_of_one_collection_is_moved_into_buckets(
         assert [(e.sequence, e.event_id, e.film_id) for e in events] == [
             (n, f"e{n}", FILMS[n]) for n in (1, 2, 3)
         ]
-        await store.rate(BOB, F1, Rating.LIKE, 5_000)
+        await Feedback(store).rate(BOB, F1, Rating.LIKE, 5_000)
         assert [e.sequence for e in await logged(store)] == [1, 2, 3, 4]
     finally:
         await store.close()
@@ -306,7 +309,7 @@ async def test_mongo_relays_taking_turns_continue_one_dense_log(
     try:
         for n, film in enumerate(FILMS[:6]):
             relay = (first, second)[n // 2 % 2]  # two in a row each: a remembered end, then not
-            await relay.rate(ALICE, film, Rating.LIKE, 1_000 + n)
+            await Feedback(relay).rate(ALICE, film, Rating.LIKE, 1_000 + n)
             assert await relay.relay_outbox() == 1
             await asyncio.sleep(0.15)  # the lease lapses; the other one takes it next
         events = await first.events_after(0, 10)

@@ -12,6 +12,9 @@ import random
 import sys
 import time
 
+from services.kit.signals import WakeUp
+from services.likes.feedback import Feedback
+from services.likes.outbox_relay import run_outbox_relay
 from services.likes.records import Rating
 from tests.likes.stores import open_backend
 
@@ -22,8 +25,9 @@ LEASE_SECONDS = 0.5
 
 async def write_forever(dsn: str) -> None:
     store = await open_backend(dsn, lease_seconds=LEASE_SECONDS)
-    # A no-op for SQLite, whose writes log their events themselves.
-    relay = asyncio.create_task(store.run_outbox_relay(0.01))
+    # SQLite has no outbox: its writes log their events themselves.
+    outbox = store.outbox or WakeUp()
+    relay = asyncio.create_task(run_outbox_relay(store, outbox, 0.01))
     choose = random.Random()
     while True:
         user, film = choose.choice(USERS), choose.choice(FILMS)
@@ -31,13 +35,13 @@ async def write_forever(dsn: str) -> None:
         action = choose.randrange(5)
         if action < 2:
             rating = Rating.LIKE if action == 0 else Rating.DISLIKE
-            changed = (await store.rate(user, film, rating, now_us)).changed
+            changed = (await Feedback(store).rate(user, film, rating, now_us)).changed
         elif action == 2:
-            changed = await store.clear_rating(user, film, now_us)
+            changed = await Feedback(store).clear_rating(user, film, now_us)
         elif action == 3:
-            changed = await store.exclude(user, film, now_us)
+            changed = await Feedback(store).exclude(user, film, now_us)
         else:
-            changed = await store.include(user, film, now_us)
+            changed = await Feedback(store).include(user, film, now_us)
         if changed:
             print("changed", flush=True)
         assert not (relay.done() and relay.exception())
