@@ -12,7 +12,6 @@ is dropped. While either side is unreachable, the run waits with exponential bac
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,11 +19,12 @@ from typing import Any
 
 import asyncpg
 import elasticsearch
+import structlog
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import BulkIndexError, async_bulk
 from tenacity import (
     AsyncRetrying,
-    before_sleep_log,
+    RetryCallState,
     retry_if_exception_type,
     stop_after_delay,
     wait_exponential,
@@ -36,7 +36,7 @@ from services.catalog import elastic_schema as schema
 from services.catalog.cache import open_cache
 from services.kit.config import Settings
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 STREAMS = (("films", schema.FILMS), ("persons", schema.PERSONS), ("genres", schema.GENRES))
 # What "the other side is down" looks like; anything else is a bug and stops the run.
@@ -190,6 +190,12 @@ async def _sync_once(
         await db.close()
 
 
+def _log_retry(state: RetryCallState) -> None:
+    failure = state.outcome.exception() if state.outcome is not None else None
+    wait = state.next_action.sleep if state.next_action is not None else 0.0
+    log.warning("sync_retry", attempt=state.attempt_number, wait_seconds=wait, error=repr(failure))
+
+
 async def run_sync(
     settings: Settings,
     batch_size: int = 500,
@@ -202,7 +208,7 @@ async def run_sync(
         retry=retry_if_exception_type(TRANSIENT),
         wait=wait_exponential(multiplier=0.5, max=30),
         stop=stop_after_delay(give_up_after_seconds),
-        before_sleep=before_sleep_log(log, logging.WARNING),
+        before_sleep=_log_retry,
         reraise=True,
     )
     async for attempt in retrying:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+import structlog
 from google.protobuf import json_format
 from google.protobuf.any_pb2 import Any as AnyProto
 from google.rpc import error_details_pb2, status_pb2
@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 
 from gateway.transcode import FieldViolation
 
-logger = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 # google.rpc code mapping, except INVALID_ARGUMENT -> 422 (a project decision).
 HTTP_STATUS_BY_CODE: dict[grpc.StatusCode, int] = {
@@ -65,7 +65,7 @@ def from_rpc_error(error: grpc.aio.AioRpcError, request_id: str) -> HttpError:
     if message is None:
         message = error.details() or ""
     elif code != grpc.StatusCode.UNAVAILABLE:
-        logger.error("upstream %s (request %s): %s", code.name, request_id, error.details())
+        log.error("upstream_error", code=code.name, request_id=request_id, details=error.details())
         details = []
     headers = _retry_after(details)
     body = {"code": code.name, "message": message, "details": [_render_any(d) for d in details]}
@@ -123,7 +123,7 @@ def _rich_details(error: grpc.aio.AioRpcError, request_id: str) -> list[AnyProto
     try:
         status: status_pb2.Status | None = rpc_status.from_call(error)
     except ValueError:
-        logger.warning("inconsistent grpc-status-details-bin (request %s)", request_id)
+        log.warning("inconsistent_status_details", request_id=request_id)
         return []
     return list(status.details) if status is not None else []
 

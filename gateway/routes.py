@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
+import structlog
 from fastapi.routing import APIRoute
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
@@ -27,7 +27,7 @@ from gateway.openapi import operation_description, operation_extra
 from gateway.tickets import TICKET_PARAMETER, StreamTickets, unknown_ticket
 from gateway.transcode import FieldViolation, RenderedReplies, build_request, render_response
 
-logger = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -249,7 +249,7 @@ def _http_error(error: BaseException, rpc: RpcBinding, call_id: str) -> errors.H
         return errors.from_violation(error)
     if isinstance(error, grpc.aio.AioRpcError):
         return errors.from_rpc_error(error, call_id)
-    logger.exception("gateway failure in %s (request %s)", rpc.rpc_path, call_id, exc_info=error)
+    log.error("gateway_failure", rpc=rpc.rpc_path, request_id=call_id, exc_info=error)
     return errors.internal_error()
 
 

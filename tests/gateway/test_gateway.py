@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import httpx
+import structlog
 from google.api import annotations_pb2
 
 from gateway.discovery import discover_services
@@ -233,6 +234,17 @@ async def test_unexpected_server_error_hides_internals(client: httpx.AsyncClient
     assert response.status_code == 500
     assert response.json() == {"code": "UNKNOWN", "message": "internal error", "details": []}
     assert "hunter2" not in response.text and "RuntimeError" not in response.text
+
+
+async def test_an_upstream_failure_is_logged_as_a_structured_line_with_the_request_id(
+    client: httpx.AsyncClient,
+) -> None:
+    with structlog.testing.capture_logs() as logged:
+        response = await client.get("/v1/films/crash", headers={"x-request-id": "req-7"})
+    assert response.status_code == 500
+    (line,) = [e for e in logged if e["event"] == "upstream_error"]
+    assert line["request_id"] == "req-7" and line["code"] == "UNKNOWN"
+    assert line["log_level"] == "error"
 
 
 async def test_unimplemented_rpc_is_501(client: httpx.AsyncClient) -> None:
