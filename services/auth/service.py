@@ -12,8 +12,7 @@ from services.auth.keys import KeyPolicy
 from services.auth.passwords import Passwords
 from services.auth.servicer import AuthServicer, Edge
 from services.auth.signing import SYNC_EVERY, SigningKeys
-from services.auth.store import AuthStore
-from services.auth.store_sql import open_store
+from services.auth.store import AuthStore, open_store
 from services.auth.throttle import LoginThrottle
 from services.kit.config import Settings
 from services.kit.interceptors import AccessPolicy

@@ -91,3 +91,11 @@ class AuthStore(Protocol):
     async def remove_signing_keys(self, kids: Sequence[str]) -> None: ...
 
     async def close(self) -> None: ...
+
+
+async def open_store(dsn: str) -> AuthStore:
+    """The backend named by ``CINEMA_AUTH_DSN`` (``sqlite:///`` or ``postgresql://``, both
+    through SQLAlchemy), with its schema in place."""
+    from services.auth.store_sql import SqlAuthStore
+
+    return await SqlAuthStore.open(dsn)

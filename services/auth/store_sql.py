@@ -27,14 +27,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 0x43494E45  # "CINE"
 
 
-async def open_store(dsn: str) -> SqlAuthStore:
-    """Connects to the store named by ``dsn`` and brings its schema up to date."""
-    engine = create_engine(dsn, "CINEMA_AUTH_DSN")
-    async with engine.begin() as connection:
-        await connection.run_sync(upgrade, MIGRATIONS, "auth_schema_version", _MIGRATION_LOCK_ID)
-    return SqlAuthStore(engine)
-
-
 def _utc(moment: datetime) -> datetime:
     # SQLite keeps no time zone; everything we write is UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -53,6 +45,16 @@ class SqlAuthStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+
+    @classmethod
+    async def open(cls, dsn: str) -> SqlAuthStore:
+        """Connects to the store named by ``dsn`` and brings its schema up to date."""
+        engine = create_engine(dsn, "CINEMA_AUTH_DSN")
+        async with engine.begin() as connection:
+            await connection.run_sync(
+                upgrade, MIGRATIONS, "auth_schema_version", _MIGRATION_LOCK_ID
+            )
+        return cls(engine)
 
     @completes
     async def create_user(self, user: UserAccount) -> None:

@@ -9,7 +9,6 @@ from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from services.catalog.cache import FilmCache, open_cache
 from services.catalog.servicer import CatalogServicer
 from services.catalog.store import CatalogStore, open_store
-from services.kit.config import Settings
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
 from services.runtime import Runtime
@@ -25,11 +24,8 @@ ACCESS = AccessPolicy(
 
 async def open_service(runtime: Runtime) -> ServiceSpec:
     """The catalog on its configured store (the stack loads the demo films before it)."""
-    return create(runtime.settings)
-
-
-def create(settings: Settings) -> ServiceSpec:
-    store = open_store(settings)
+    settings = runtime.settings
+    store = await open_store(settings.search_dsn, index_prefix=settings.search_index_prefix)
     cache = open_cache(settings.cache_url, settings.cache_ttl_seconds)
     return create_with(store, cache)
 

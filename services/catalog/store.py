@@ -19,7 +19,7 @@ from services.catalog.records import (
     Page,
     Person,
 )
-from services.kit.config import Settings, dsn_scheme, sqlite_path
+from services.kit.config import dsn_scheme, sqlite_path
 
 #: Orders listed by keyset (after the last film's sort key, never by an offset), so the
 #: whole catalog can be paged through at the same cost per page. Their keys are numbers,
@@ -78,17 +78,18 @@ class CatalogStore(Protocol):
     async def close(self) -> None: ...
 
 
-def open_store(settings: Settings) -> CatalogStore:
-    """The read backend named by ``CINEMA_SEARCH_DSN``."""
-    scheme = dsn_scheme(settings.search_dsn)
+async def open_store(dsn: str, *, index_prefix: str = "cinema_") -> CatalogStore:
+    """The read backend named by ``CINEMA_SEARCH_DSN``; ``index_prefix`` names the
+    Elasticsearch indices (``CINEMA_SEARCH_INDEX_PREFIX``)."""
+    scheme = dsn_scheme(dsn)
     if scheme == "sqlite":
         from services.catalog.store_sqlite import SqliteCatalogStore
 
-        return SqliteCatalogStore(sqlite_path(settings.search_dsn))
+        return SqliteCatalogStore(sqlite_path(dsn))
     if scheme in ("http", "https"):
         from services.catalog.store_elastic import ElasticCatalogStore
 
-        return ElasticCatalogStore(settings.search_dsn, settings.search_index_prefix)
+        return ElasticCatalogStore(dsn, index_prefix)
     raise ValueError(
         f"CINEMA_SEARCH_DSN: no catalog search backend for {scheme}:// "
         "(use sqlite:/// or http(s):// for Elasticsearch)"

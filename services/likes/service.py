@@ -36,7 +36,8 @@ ACCESS = AccessPolicy(
 async def open_service(runtime: Runtime) -> ServiceSpec:
     """Opens the store named by ``CINEMA_LIKES_DSN`` and builds the service on it."""
     settings = runtime.settings
-    return create_with(await open_store(settings), settings, runtime.clock)
+    store = await open_store(settings.likes_dsn, lease_seconds=settings.likes_relay_lease_seconds)
+    return create_with(store, settings, runtime.clock)
 
 
 def create_with(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
-from services.kit.config import Settings, dsn_scheme, sqlite_path
+from services.kit.config import dsn_scheme, sqlite_path
 from services.kit.signals import WakeUp
 from services.likes.records import (
     Changed,
@@ -101,17 +101,18 @@ class LikesStore(Protocol):
     async def close(self) -> None: ...
 
 
-async def open_store(settings: Settings) -> LikesStore:
-    """The backend named by ``CINEMA_LIKES_DSN``, with its schema in place."""
-    scheme = dsn_scheme(settings.likes_dsn)
+async def open_store(dsn: str, *, lease_seconds: float = 10.0) -> LikesStore:
+    """The backend named by ``CINEMA_LIKES_DSN``, with its schema in place;
+    ``lease_seconds`` is the MongoDB relay's lease (``CINEMA_LIKES_RELAY_LEASE_SECONDS``)."""
+    scheme = dsn_scheme(dsn)
     if scheme == "sqlite":
         from services.likes.store_sqlite import SqliteLikesStore
 
-        return await SqliteLikesStore.open(sqlite_path(settings.likes_dsn))
+        return await SqliteLikesStore.open(sqlite_path(dsn))
     if scheme in ("mongodb", "mongodb+srv"):
         from services.likes.store_mongo import MongoLikesStore
 
-        return await MongoLikesStore.open(settings.likes_dsn, settings.likes_relay_lease_seconds)
+        return await MongoLikesStore.open(dsn, lease_seconds)
     raise ValueError(
         f"CINEMA_LIKES_DSN: no likes store for {scheme}:// (use sqlite:/// or mongodb://)"
     )

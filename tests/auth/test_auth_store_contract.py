@@ -11,8 +11,7 @@ import pytest
 
 from services.auth import refresh
 from services.auth.keys import new_signing_key
-from services.auth.store import LoginRecord, LoginTaken, UserAccount
-from services.auth.store_sql import SqlAuthStore, open_store
+from services.auth.store import AuthStore, LoginRecord, LoginTaken, UserAccount, open_store
 from tests.reliability.storm import cancellation_storm
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -21,7 +20,7 @@ STORM_WRITES = 300
 
 
 @pytest.fixture
-async def store(auth_dsn: str) -> AsyncIterator[SqlAuthStore]:
+async def store(auth_dsn: str) -> AsyncIterator[AuthStore]:
     opened = await open_store(auth_dsn)
     yield opened
     await opened.close()
@@ -31,11 +30,11 @@ def _user(login: str = "alice", roles: tuple[str, ...] = ("user",)) -> UserAccou
     return UserAccount(str(uuid.uuid4()), login, None, roles, NOW, "$argon2id$fake")
 
 
-async def test_opening_twice_migrates_once(auth_dsn: str, store: SqlAuthStore) -> None:
+async def test_opening_twice_migrates_once(auth_dsn: str, store: AuthStore) -> None:
     await (await open_store(auth_dsn)).close()
 
 
-async def test_user_is_found_by_login_case_insensitively_and_by_id(store: SqlAuthStore) -> None:
+async def test_user_is_found_by_login_case_insensitively_and_by_id(store: AuthStore) -> None:
     user = _user("Alice", ("user", "admin"))
     await store.create_user(user)
     assert await store.user_by_login("ALICE") == user
@@ -43,13 +42,13 @@ async def test_user_is_found_by_login_case_insensitively_and_by_id(store: SqlAut
     assert await store.user_by_login("bob") is None
 
 
-async def test_taken_login_is_refused(store: SqlAuthStore) -> None:
+async def test_taken_login_is_refused(store: AuthStore) -> None:
     await store.create_user(_user("alice"))
     with pytest.raises(LoginTaken):
         await store.create_user(_user("ALICE"))
 
 
-async def test_roles_are_replaced_for_that_user_only(store: SqlAuthStore) -> None:
+async def test_roles_are_replaced_for_that_user_only(store: AuthStore) -> None:
     alice, bob = _user("alice"), _user("bob")
     await store.create_user(alice)
     await store.create_user(bob)
@@ -60,7 +59,7 @@ async def test_roles_are_replaced_for_that_user_only(store: SqlAuthStore) -> Non
     assert other is not None and other.roles == ("user",)
 
 
-async def test_login_history_pages_newest_first_per_user(store: SqlAuthStore) -> None:
+async def test_login_history_pages_newest_first_per_user(store: AuthStore) -> None:
     alice, bob = _user("alice"), _user("bob")
     for user in (alice, bob):
         await store.create_user(user)
@@ -76,7 +75,7 @@ async def test_login_history_pages_newest_first_per_user(store: SqlAuthStore) ->
     assert third.next_cursor is None
 
 
-async def test_rotation_spends_a_token_exactly_once(store: SqlAuthStore) -> None:
+async def test_rotation_spends_a_token_exactly_once(store: AuthStore) -> None:
     user = _user()
     await store.create_user(user)
     first = refresh.issue(user.id, NOW, DAY)
@@ -94,7 +93,7 @@ async def test_rotation_spends_a_token_exactly_once(store: SqlAuthStore) -> None
         assert await store.refresh_token(loser.token_hash) is None
 
 
-async def test_revoking_a_family_revokes_every_token_in_it(store: SqlAuthStore) -> None:
+async def test_revoking_a_family_revokes_every_token_in_it(store: AuthStore) -> None:
     user = _user()
     await store.create_user(user)
     first = refresh.issue(user.id, NOW, DAY)
@@ -110,7 +109,7 @@ async def test_revoking_a_family_revokes_every_token_in_it(store: SqlAuthStore) 
     assert not await store.rotate_refresh_token(second.token_hash, third, NOW)
 
 
-async def test_signing_keys_round_trip_and_are_removed(store: SqlAuthStore) -> None:
+async def test_signing_keys_round_trip_and_are_removed(store: AuthStore) -> None:
     old, new = new_signing_key(NOW - DAY), new_signing_key(NOW)
     for key in (old, new):
         await store.add_signing_key(key)
@@ -122,7 +121,7 @@ async def test_signing_keys_round_trip_and_are_removed(store: SqlAuthStore) -> N
 
 
 async def test_cancelled_writes_never_wedge_the_store_or_half_rotate_a_token(
-    store: SqlAuthStore,
+    store: AuthStore,
 ) -> None:
     user = _user()
     await store.create_user(user)

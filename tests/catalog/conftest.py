@@ -41,6 +41,8 @@ def catalog_settings(request: pytest.FixtureRequest) -> Settings:
 async def store(catalog_settings: Settings, tmp_path: Path) -> AsyncIterator[CatalogStore]:
     catalog_settings.data_dir.mkdir(parents=True, exist_ok=True)
     await run_import(catalog_settings, build_legacy_file(tmp_path / "legacy.db"))
-    opened = open_store(catalog_settings)
+    opened = await open_store(
+        catalog_settings.search_dsn, index_prefix=catalog_settings.search_index_prefix
+    )
     yield opened
     await opened.close()

@@ -123,7 +123,9 @@ async def test_reads_cancelled_while_the_store_opens_leave_no_connection_behind(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         for turns in range(STEPS):
-            fresh = open_store(catalog_settings)
+            fresh = await open_store(
+                catalog_settings.search_dsn, index_prefix=catalog_settings.search_index_prefix
+            )
             read = asyncio.ensure_future(fresh.get_film(lc.MATRIX))
             for _ in range(turns):
                 await asyncio.sleep(0)

@@ -19,7 +19,7 @@ async def test_search_total_stops_at_the_bound_pages_do_not(
     settings = production_catalog_settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await run_import(settings, lc.build_legacy_file(tmp_path / "legacy.db"))
-    store = open_store(settings)
+    store = await open_store(settings.search_dsn, index_prefix=settings.search_index_prefix)
     try:
         exact = await store.search_films("matrix", 0, 10)
         assert exact.total == len(exact.items) > 1  # fuzzy: "Machines" too

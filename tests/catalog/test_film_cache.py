@@ -68,7 +68,7 @@ async def cache(settings: Settings) -> AsyncIterator[FilmCache]:
 async def store(settings: Settings, legacy: Path) -> AsyncIterator[CountingStore]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await run_import(settings, legacy)
-    opened = open_store(settings)
+    opened = await open_store(settings.search_dsn, index_prefix=settings.search_index_prefix)
     yield CountingStore(opened)
     await opened.close()
 

@@ -33,7 +33,7 @@ async def test_old_search_index_is_rebuilt_on_open(tmp_path: Path) -> None:
     await run_import(settings, lc.build_legacy_file(tmp_path / "legacy.db"))
     _downgrade(sqlite_path(settings.search_dsn))
 
-    store = open_store(settings)
+    store = await open_store(settings.search_dsn, index_prefix=settings.search_index_prefix)
     try:
         found = await store.search_films("matrix", 0, 10)
         assert [f.id for f in found.items][:2] == [lc.MATRIX, lc.MATRIX_RELOADED]

@@ -31,7 +31,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 async def store(settings: Settings, tmp_path: Path) -> AsyncIterator[CatalogStore]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await run_import(settings, lc.build_legacy_file(tmp_path / "legacy.db"))
-    opened = open_store(settings)
+    opened = await open_store(settings.search_dsn, index_prefix=settings.search_index_prefix)
     yield opened
     await opened.close()
 

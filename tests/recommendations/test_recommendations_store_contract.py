@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.auth.store_sql import open_store as open_auth_store
+from services.auth.store import open_store as open_auth_store
 from services.recommendations.engines import Interaction, Reason, Recommended, Source
 from services.recommendations.records import Change, LikesEvent, StoredList
 from services.recommendations.store import RecommendationStore, StaleList, open_store
