@@ -28,8 +28,15 @@ class SlidingWindow:
         """How many keys are held."""
         return len(self._events)
 
+    def count(self, key: str) -> int:
+        """How many events ``key`` has in the window now."""
+        events = self._recent(key)
+        return 0 if events is None else len(events)
+
     def retry_after(self, key: str) -> float | None:
         """Seconds until ``key`` may act again, or None when it may act now."""
+        if self._limit <= 0:
+            return self._window  # a limit of 0 allows nothing
         events = self._recent(key)
         if events is None or len(events) < self._limit:
             return None

@@ -7,12 +7,13 @@ engines. Time comes from an injected monotonic clock.
 from __future__ import annotations
 
 import enum
-from collections import deque
 
+from services.kit.limits import SlidingWindow
 from services.recommendations.llm import metrics
 from services.recommendations.llm.types import Clock
 
 HOUR = 3600.0
+_CALLS = "gigachat"  # the budget's one key
 
 
 class HourlyBudget:
@@ -20,27 +21,17 @@ class HourlyBudget:
 
     def __init__(self, calls_per_hour: int, clock: Clock, window_seconds: float = HOUR) -> None:
         self._limit = calls_per_hour
-        self._window = window_seconds
-        self._clock = clock
-        self._spent: deque[float] = deque()
-
-    def _prune(self) -> float:
-        now = self._clock()
-        while self._spent and self._spent[0] <= now - self._window:
-            self._spent.popleft()
-        return now
+        self._spent = SlidingWindow(calls_per_hour, window_seconds, clock)
 
     @property
     def remaining(self) -> int:
-        self._prune()
-        return max(0, self._limit - len(self._spent))
+        return max(0, self._limit - self._spent.count(_CALLS))
 
     def try_spend(self) -> bool:
         """Take one call from the budget, or say no (never waits)."""
-        now = self._prune()
-        if len(self._spent) >= self._limit:
+        if self._spent.retry_after(_CALLS) is not None:
             return False
-        self._spent.append(now)
+        self._spent.record(_CALLS)
         return True
 
 
