@@ -20,7 +20,7 @@ from services.auth.store import LoginHistoryPage, LoginRecord, LoginTaken, UserA
 from services.auth.tables import login_events, refresh_tokens, signing_keys, token_families, users
 from services.kit.cancellation import completes
 from services.kit.keyring import SigningKey
-from services.kit.sql import create_engine, upgrade
+from services.kit.sql import migrated_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Serializes migrations of replicas starting together on one PostgreSQL database.
@@ -49,12 +49,11 @@ class SqlAuthStore:
     @classmethod
     async def open(cls, dsn: str) -> SqlAuthStore:
         """Connects to the store named by ``dsn`` and brings its schema up to date."""
-        engine = create_engine(dsn, "CINEMA_AUTH_DSN")
-        async with engine.begin() as connection:
-            await connection.run_sync(
-                upgrade, MIGRATIONS, "auth_schema_version", _MIGRATION_LOCK_ID
+        return cls(
+            await migrated_engine(
+                dsn, "CINEMA_AUTH_DSN", MIGRATIONS, "auth_schema_version", _MIGRATION_LOCK_ID
             )
-        return cls(engine)
+        )
 
     @completes
     async def create_user(self, user: UserAccount) -> None:

@@ -58,6 +58,20 @@ def upgrade(connection: sa.Connection, migrations: Path, version_table: str, loc
     command.upgrade(config, "head")
 
 
+async def migrated_engine(
+    dsn: str, setting: str, migrations: Path, version_table: str, lock_id: int
+) -> AsyncEngine:
+    """An engine for ``dsn`` whose schema :func:`upgrade` has brought up to date."""
+    engine = create_engine(dsn, setting)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade, migrations, version_table, lock_id)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return engine
+
+
 def run_migrations() -> None:
     """What every store's Alembic ``env.py`` does: migrate on the connection handed over."""
     attributes = context.config.attributes

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.kit.cancellation import completes
-from services.kit.sql import create_engine, upgrade
+from services.kit.sql import migrated_engine
 from services.recommendations.engines import Interaction, Source
 from services.recommendations.records import (
     Change,
@@ -173,12 +173,8 @@ class SqlRecommendationStore:
 
     @classmethod
     async def open(cls, dsn: str) -> SqlRecommendationStore:
-        engine = create_engine(dsn, "CINEMA_RECOMMENDATIONS_DSN")
-        async with engine.begin() as connection:
-            await connection.run_sync(
-                upgrade, MIGRATIONS, "recommendations_schema_version", LOCK_ID
-            )
-        return cls(engine)
+        setting, version_table = "CINEMA_RECOMMENDATIONS_DSN", "recommendations_schema_version"
+        return cls(await migrated_engine(dsn, setting, MIGRATIONS, version_table, LOCK_ID))
 
     async def get_list(self, user_id: str) -> StoredList | None:
         return await self._lists.get(user_id, lambda: self._read_list(user_id))

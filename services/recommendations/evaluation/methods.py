@@ -1,7 +1,7 @@
 """The evaluated methods: each engine alone, and the blend exactly as production runs it.
 
-Engines score all evaluated users at once (sparse products). The blend takes each
-source's top candidates from those scores and runs the production ``blend`` per user.
+Each engine alone scores all evaluated users at once (sparse products); the blend is
+the production ``Recommender.recommend``, called per user.
 """
 
 from __future__ import annotations
@@ -12,25 +12,19 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from services.recommendations.engines.blend import blend
 from services.recommendations.engines.collaborative import EaseModel, KnnModel
 from services.recommendations.engines.content import ContentModel
 from services.recommendations.engines.popularity import PopularityModel
-from services.recommendations.engines.recommender import EngineConfig
+from services.recommendations.engines.recommender import EngineConfig, Recommender
 from services.recommendations.engines.types import (
-    Candidate,
     FloatArray,
     IntArray,
     Profile,
-    RankedList,
-    Source,
     taste_from_feedback,
-    top_columns,
 )
 from services.recommendations.evaluation.protocol import (
     CUTOFF,
     Split,
-    hidden_mask,
     top_n_unseen,
 )
 
@@ -76,48 +70,30 @@ class Fitted:
         return self.content.scores(self.tastes(self.config.content.dislike_weight))
 
     def blend_top(self) -> IntArray:
-        """Top 10 per evaluated user from the production blend over the sources' lists."""
+        """Top 10 per evaluated user from the production recommender itself: its source
+        lists and its blend, on the user's training likes, with the films seen before the
+        test film hidden (as excluded)."""
         split = self.split
-        n = self.config.candidates
-        sources: list[tuple[str, Source, FloatArray]] = [
-            ("ease", Source.COLLABORATIVE, self.ease_scores()),
-            ("knn", Source.COLLABORATIVE, self.knn_scores()),
-            ("content", Source.CONTENT, self.content_scores()),
-        ]
-        users = len(split.eval_rows)
-        sources.append(
-            ("top_rated", Source.POPULAR, np.tile(self.popularity.top_rated, (users, 1)))
+        recommender = Recommender(
+            {f.id: f for f in split.films},
+            split.index,
+            self.ease,
+            self.knn,
+            self.content,
+            self.popularity,
+            self.config,
         )
-        sources.append(("most_liked", Source.POPULAR, self.popularity_scores()))
-        rows, columns = hidden_mask(split)
-        tops: list[tuple[str, Source, IntArray, FloatArray]] = []
-        for name, source, scores in sources:
-            if self.config.blend.weight(name) <= 0:
-                continue
-            scores[rows, columns] = -np.inf
-            top = top_columns(scores, n)
-            tops.append((name, source, top, np.take_along_axis(scores, top, axis=1)))
-        films = {f.id: f for f in split.films}
         ids = split.index.ids
-        result = np.full((users, CUTOFF), -1, dtype=np.int64)
-        # Seen films are already out of the lists, so the profile needs no history here.
-        nobody = Profile()
-        for user in range(users):
-            lists = [
-                RankedList(
-                    name,
-                    source,
-                    [
-                        Candidate(ids[c], v)
-                        for c, v in zip(top[user].tolist(), values[user].tolist(), strict=True)
-                        if v > 0
-                    ],
-                )
-                for name, source, top, values in tops
-            ]
-            picked = blend(lists, nobody, films, self.config.blend, CUTOFF)
+        result = np.full((len(split.eval_rows), CUTOFF), -1, dtype=np.int64)
+        for position, row in enumerate(split.eval_rows.tolist()):
+            profile = Profile(
+                liked=tuple(ids[c] for c in split.train.likes[row].indices.tolist()),
+                disliked=tuple(ids[c] for c in split.train.dislikes[row].indices.tolist()),
+                excluded=frozenset(ids[c] for c in split.seen[row].indices.tolist()),
+            )
+            picked = recommender.recommend(profile, CUTOFF).items
             chosen = split.index.columns(r.film_id for r in picked)
-            result[user, : len(chosen)] = chosen
+            result[position, : len(chosen)] = chosen
         return result
 
 
