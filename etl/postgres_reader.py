@@ -60,26 +60,9 @@ def _date(text: str | None) -> PartialDate | None:
 async def films(db: asyncpg.Connection, ids: Sequence[str]) -> list[Film]:
     found = []
     for row in await db.fetch(_FILMS, list(ids)):
-        people = json.loads(row[8])
-        by_role = {
-            role: tuple(PersonRef(p["id"], p["full_name"]) for p in people if p["role"] == role)
-            for role in Role
-        }
-        found.append(
-            Film(
-                id=row[0],
-                title=row[1],
-                description=row[2],
-                creation_date=_date(row[3]),
-                rating=row[4],
-                type=FilmType(row[5]),
-                certificate=row[6],
-                genres=tuple(Genre(**g) for g in json.loads(row[7])),
-                directors=by_role[Role.DIRECTOR],
-                actors=by_role[Role.ACTOR],
-                writers=by_role[Role.WRITER],
-            )
-        )
+        genres = (Genre(**g) for g in json.loads(row[7]))
+        credits = ((p["role"], PersonRef(p["id"], p["full_name"])) for p in json.loads(row[8]))
+        found.append(Film.from_row(tuple(row[:7]), genres, credits))
     return found
 
 

@@ -159,22 +159,18 @@ def film_document(film: Film) -> dict[str, Any]:
 
 
 def film_from(doc: dict[str, Any]) -> Film:
-    def refs(key: str) -> tuple[PersonRef, ...]:
-        return tuple(PersonRef(p["id"], p["full_name"]) for p in doc.get(key) or [])
-
-    return Film(
-        id=doc["id"],
-        title=doc["title"],
-        description=doc.get("description") or "",
-        creation_date=_date(doc.get("creation_date")),
-        rating=doc.get("rating"),
-        type=FilmType(doc["type"]),
-        certificate=doc.get("certificate") or "",
-        genres=tuple(Genre(g["id"], g["name"], g.get("description") or "") for g in doc["genres"]),
-        directors=refs("directors"),
-        actors=refs("actors"),
-        writers=refs("writers"),
+    columns = ("id", "title", "description", "creation_date", "rating", "type", "certificate")
+    genres = (Genre(g["id"], g["name"], g.get("description") or "") for g in doc["genres"])
+    credits = (
+        (role, PersonRef(p["id"], p["full_name"]))
+        for role, key in (
+            (Role.DIRECTOR, "directors"),
+            (Role.ACTOR, "actors"),
+            (Role.WRITER, "writers"),
+        )
+        for p in doc.get(key) or []
     )
+    return Film.from_row(tuple(doc.get(c) for c in columns), genres, credits)
 
 
 def summary_document(film: FilmSummary) -> dict[str, Any]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -104,6 +104,34 @@ class Film:
     @property
     def year(self) -> int | None:
         return self.creation_date.year if self.creation_date else None
+
+    @classmethod
+    def from_row(
+        cls,
+        row: Sequence[Any],
+        genres: Iterable[Genre],
+        credits: Iterable[tuple[str, PersonRef]],
+    ) -> Film:
+        """A film from its ``film_work`` columns (id, title, description, creation_date,
+        rating, type, certificate), its genres, and its people with their roles, in
+        credit order: how every store and reader of the catalog builds one."""
+        people: dict[Role, list[PersonRef]] = {role: [] for role in Role}
+        for role, person in credits:
+            people[Role(role)].append(person)
+        film_id, title, description, created, rating, film_type, certificate = row
+        return cls(
+            id=film_id,
+            title=title,
+            description=description or "",
+            creation_date=PartialDate.parse(created) if created else None,
+            rating=rating,
+            type=FilmType(film_type),
+            certificate=certificate or "",
+            genres=tuple(genres),
+            directors=tuple(people[Role.DIRECTOR]),
+            actors=tuple(people[Role.ACTOR]),
+            writers=tuple(people[Role.WRITER]),
+        )
 
     def summary(self) -> FilmSummary:
         return FilmSummary(

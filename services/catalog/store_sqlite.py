@@ -125,30 +125,15 @@ class SqliteCatalogStore:
             ids,
         ):
             genres[film_id].append(Genre(genre_id, name, description))
-        people: dict[tuple[str, str], list[PersonRef]] = defaultdict(list)
+        credits: dict[str, list[tuple[str, PersonRef]]] = defaultdict(list)
         for film_id, role, person_id, full_name in await self._all(
             "SELECT pfw.film_work_id, pfw.role, p.id, p.full_name FROM person_film_work pfw"
             f" JOIN person p ON p.id = pfw.person_id WHERE pfw.film_work_id IN ({marks})"
             " ORDER BY pfw.created_at, pfw.id",
             ids,
         ):
-            people[(film_id, role)].append(PersonRef(person_id, full_name))
-        return {
-            row[0]: Film(
-                id=row[0],
-                title=row[1],
-                description=row[2],
-                creation_date=_date(row[3]),
-                rating=row[4],
-                type=FilmType(row[5]),
-                certificate=row[6],
-                genres=tuple(genres[row[0]]),
-                directors=tuple(people[(row[0], Role.DIRECTOR)]),
-                actors=tuple(people[(row[0], Role.ACTOR)]),
-                writers=tuple(people[(row[0], Role.WRITER)]),
-            )
-            for row in rows
-        }
+            credits[film_id].append((role, PersonRef(person_id, full_name)))
+        return {row[0]: Film.from_row(row, genres[row[0]], credits[row[0]]) for row in rows}
 
     async def _summaries(self, film_ids: Sequence[str]) -> list[FilmSummary]:
         """Summaries in the order of ``film_ids``."""
