@@ -99,3 +99,11 @@ def visible_items(stored: StoredList, taste: Taste) -> tuple[Recommended, ...]:
     """The list as the user may see it now: films rated or excluded since it was made go."""
     hidden = taste.hidden
     return tuple(item for item in stored.items if item.film_id not in hidden)
+
+
+def visible_page(
+    stored: StoredList, taste: Taste, offset: int, size: int
+) -> tuple[tuple[Recommended, ...], bool]:
+    """``size`` visible items from ``offset``, and whether more follow them."""
+    visible = visible_items(stored, taste)
+    return visible[offset : offset + size], offset + size < len(visible)

@@ -123,6 +123,14 @@ class Refresher:
     def llm_enabled(self) -> bool:
         return self._llm.enabled
 
+    async def current(self, user_id: str) -> StoredList | None:
+        """The user's stored list; their first one is made on the spot (None while the
+        engines cannot make one yet)."""
+        stored = await self._store.get_list(user_id)
+        if stored is None:
+            stored = (await self.refresh(user_id, trigger="first_read")).stored
+        return stored
+
     async def refresh(
         self,
         user_id: str,

@@ -22,7 +22,7 @@ from services.kit.validation import page_size, required_uuid
 from services.recommendations import convert
 from services.recommendations.catalog import CatalogClient
 from services.recommendations.engines_state import EngineState
-from services.recommendations.records import StoredList, Taste, visible_items
+from services.recommendations.records import StoredList, Taste, visible_page
 from services.recommendations.refresher import Refresher, RefreshResult, RefreshStatus
 from services.recommendations.store import RecommendationStore
 
@@ -126,10 +126,7 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
         self._answers = AnswerCache(ANSWERS_KEPT)
 
     async def _current(self, user_id: str) -> StoredList:
-        """The stored list; a user's first one is made on the spot."""
-        stored = await self._store.get_list(user_id)
-        if stored is None:
-            stored = (await self._refresher.refresh(user_id, trigger="first_read")).stored
+        stored = await self._refresher.current(user_id)
         if stored is None:
             raise Unavailable("recommendations are not ready yet; try again")
         return stored
@@ -148,12 +145,9 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
         size: int,
         offset: int,
     ) -> tuple[list[pb.Recommendation], str]:
-        visible = visible_items(stored, taste)
-        page = visible[offset : offset + size]
-        following = offset + size
-        token = convert.encode_page_token(stored.generate_us, following)
-        items = convert.recommendations(page, summaries)
-        return items, token if following < len(visible) else ""
+        page, more = visible_page(stored, taste, offset, size)
+        token = convert.encode_page_token(stored.generate_us, offset + size) if more else ""
+        return convert.recommendations(page, summaries), token
 
     async def GetMyRecommendations(
         self, request: pb.GetMyRecommendationsRequest, context: grpc.aio.ServicerContext
