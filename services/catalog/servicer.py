@@ -1,15 +1,15 @@
-"""CatalogService RPCs: validate the request, ask the store (through the cache), map."""
+"""CatalogService RPCs: validate the request, read (``reads``, the store), map."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 import grpc
 
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from services.catalog import convert, matching, paging
-from services.catalog.cache import FilmCache, ResultCache
+from services.catalog.cache import FilmCache
+from services.catalog.reads import CatalogReads
 from services.catalog.records import FilmFilter
 from services.catalog.store import KEYSET_ORDERS, CatalogStore
 from services.kit.catalog_client import (
@@ -27,16 +27,8 @@ from services.kit.validation import page_size, required_uuid, required_uuids
 #: Like the title limits (services.kit.catalog_client), held as given and once normalised.
 MAX_QUERY_CHARACTERS = 200
 MAX_QUERY_WORDS = 32
-#: Films scored per title, so at most 2,000 per MatchTitles.
-MATCH_CANDIDATES = 20
 #: Title violations listed one by one; past that a summary keeps the answer small.
 MAX_LISTED_VIOLATIONS = 10
-#: A search answer is reused this long (popular queries are asked many times a second);
-#: it is dropped at once when the catalog changes through this process's film cache.
-SEARCH_CACHE_SECONDS = 5.0
-SEARCH_CACHE_ENTRIES = 2048
-#: Films whose GetFilm answer is kept built, checked against the film cache's bytes.
-BUILT_FILMS = 10_000
 
 
 def _query(value: str, field: str = "query") -> str:
@@ -76,51 +68,13 @@ def _title_violations(titles: Sequence[str]) -> list[tuple[str, str]]:
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     def __init__(self, store: CatalogStore, cache: FilmCache) -> None:
         self._store = store
-        self._cache = cache
-        # GetFilm answers as built from the cached bytes: parsed again only when the
-        # cache holds other bytes for the film (it changed), so never staler than it.
-        self._built: ResultCache[str, tuple[bytes, catalog_pb2.GetFilmResponse]] = ResultCache(
-            float("inf"), BUILT_FILMS
-        )
-        self._searches: ResultCache[tuple[str, int, int], catalog_pb2.SearchFilmsResponse] = (
-            ResultCache(SEARCH_CACHE_SECONDS, SEARCH_CACHE_ENTRIES)
-        )
-        cache.on_invalidate(self._searches.clear)
-
-    def _build(self, film_id: str, data: bytes) -> catalog_pb2.GetFilmResponse:
-        built = self._built.get(film_id)
-        if built is not None and (built[0] is data or built[0] == data):
-            return built[1]
-        response = catalog_pb2.GetFilmResponse(film=catalog_pb2.Film.FromString(data))
-        self._built.put(film_id, (data, response))
-        return response
-
-    async def _answers(self, film_ids: Sequence[str]) -> dict[str, catalog_pb2.GetFilmResponse]:
-        """GetFilm answers by film id through the read-through cache; unknown ids are absent.
-
-        The answers are shared: read them, never change them.
-        """
-        cached = await self._cache.get_many(film_ids)
-        answers = {i: self._build(i, data) for i, data in cached.items()}
-        missing = [i for i in film_ids if i not in answers]
-        if missing:
-            loaded = {
-                i: convert.film_message(f).SerializeToString()
-                for i, f in (await self._store.batch_get_films(missing)).items()
-            }
-            await self._cache.put_many(loaded)
-            answers.update((i, self._build(i, data)) for i, data in loaded.items())
-        return answers
-
-    async def _films(self, film_ids: Sequence[str]) -> dict[str, catalog_pb2.Film]:
-        """Films by id through the read-through cache; unknown ids are absent."""
-        return {i: answer.film for i, answer in (await self._answers(film_ids)).items()}
+        self._reads = CatalogReads(store, cache)
 
     async def GetFilm(
         self, request: catalog_pb2.GetFilmRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.GetFilmResponse:
         film_id = required_uuid(request.film_id, "film_id")
-        answer = (await self._answers([film_id])).get(film_id)
+        answer = (await self._reads.answers([film_id])).get(film_id)
         if answer is None:
             raise NotFound(f"film {film_id} not found")
         return answer
@@ -133,7 +87,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         if len(request.film_ids) > MAX_BATCH_IDS:
             raise InvalidArgument({"film_ids": f"at most {MAX_BATCH_IDS} ids"})
         ids = required_uuids(request.film_ids, "film_ids")
-        films = await self._films(ids)
+        films = await self._reads.films(ids)
         return catalog_pb2.BatchGetFilmsResponse(
             films=[films[i] for i in ids if i in films],
             missing_ids=[i for i in ids if i not in films],
@@ -178,19 +132,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         query = _query(request.query)
         limit = page_size(request.page_size)
         offset = paging.decode_token(request.page_token, "films", query)
-        key = (query, offset, limit)
-        answer = self._searches.get(key)
-        if answer is None:
-            page = await self._store.search_films(query, offset, limit)
-            answer = catalog_pb2.SearchFilmsResponse(
-                films=[convert.summary_message(f) for f in page.items],
-                next_page_token=paging.next_token(
-                    offset, len(page.items), page.total, "films", query
-                ),
-                total_size=page.total,
-            )
-            self._searches.put(key, answer)
-        return answer
+        return await self._reads.search_films(query, offset, limit)
 
     async def MatchTitles(
         self, request: catalog_pb2.MatchTitlesRequest, context: grpc.aio.ServicerContext
@@ -211,15 +153,9 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             matching.TitleQuery(q.title, q.year if q.HasField("year") else None)
             for q in request.queries
         ]
-        # A title asked for twice (or with another year) is searched for once.
-        texts = list(dict.fromkeys(matching.search_text(q) for q in queries))
-        found = await asyncio.gather(
-            *(self._store.title_candidates(text, MATCH_CANDIDATES) for text in texts)
-        )
-        candidates = dict(zip(texts, found, strict=True))
+        matches = await self._reads.match_titles(queries, threshold)
         response = catalog_pb2.MatchTitlesResponse()
-        for message, query in zip(request.queries, queries, strict=True):
-            match = matching.best_match(query, candidates[matching.search_text(query)], threshold)
+        for message, match in zip(request.queries, matches, strict=True):
             response.matches.append(
                 catalog_pb2.TitleMatch(
                     query=message,
