@@ -223,23 +223,26 @@ class SqliteLikesStore:
             after = decide(before)
             if after is None:
                 return Changed(before, changed=False)
-            if after.rating is None and before.rating is not None:
-                db.execute("DELETE FROM ratings WHERE user_id = ? AND film_id = ?", key)
-            elif after.rating is not None and after.rated_us != before.rated_us:
-                db.execute(
-                    "INSERT INTO ratings (user_id, film_id, rating, updated_us)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, film_id)"
-                    " DO UPDATE SET rating = excluded.rating, updated_us = excluded.updated_us",
-                    (*key, int(after.rating), after.rated_us),
-                )
-            if after.excluded_us is None and before.excluded_us is not None:
-                db.execute("DELETE FROM exclusions WHERE user_id = ? AND film_id = ?", key)
-            elif after.excluded_us is not None and after.excluded_us != before.excluded_us:
-                db.execute(
-                    "INSERT OR REPLACE INTO exclusions (user_id, film_id, created_us)"
-                    " VALUES (?, ?, ?)",
-                    (*key, after.excluded_us),
-                )
+            if (after.rating, after.rated_us) != (before.rating, before.rated_us):
+                if after.rating is None:
+                    db.execute("DELETE FROM ratings WHERE user_id = ? AND film_id = ?", key)
+                else:
+                    db.execute(
+                        "INSERT INTO ratings (user_id, film_id, rating, updated_us)"
+                        " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, film_id)"
+                        " DO UPDATE SET rating = excluded.rating,"
+                        " updated_us = excluded.updated_us",
+                        (*key, int(after.rating), after.rated_us),
+                    )
+            if after.excluded_us != before.excluded_us:
+                if after.excluded_us is None:
+                    db.execute("DELETE FROM exclusions WHERE user_id = ? AND film_id = ?", key)
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO exclusions (user_id, film_id, created_us)"
+                        " VALUES (?, ?, ?)",
+                        (*key, after.excluded_us),
+                    )
             self._append(db, user_id, film_id, kind, now_us)
             return Changed(after, changed=True)
 

@@ -55,6 +55,15 @@ async def test_rating_is_replaced_then_cleared_once(store: LikesStore) -> None:
     assert kinds == [EventKind.FILM_LIKED, EventKind.FILM_DISLIKED, EventKind.RATING_CLEARED]
 
 
+async def test_a_rating_replaced_within_the_same_microsecond_is_stored(
+    store: LikesStore,
+) -> None:
+    await Feedback(store).rate(ALICE, F1, Rating.LIKE, 1_000)
+    assert (await Feedback(store).rate(ALICE, F1, Rating.DISLIKE, 1_000)).changed
+    (stored,) = (await store.list_ratings(ALICE, None, None, 10)).items
+    assert stored.rating is Rating.DISLIKE
+
+
 async def test_exclusion_is_listed_until_included(store: LikesStore) -> None:
     assert await Feedback(store).exclude(ALICE, F1, 1_000)
     assert not await Feedback(store).exclude(ALICE, F1, 2_000)
