@@ -68,6 +68,13 @@ CREATE TABLE IF NOT EXISTS leases (
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, sequence INTEGER NOT NULL);
 """
 
+# A (user, film)'s whole state in one statement: always one row, NULL where unset.
+STATE_OF = """
+SELECT r.rating, r.updated_us, e.created_us FROM (SELECT ? AS user_id, ? AS film_id) AS k
+LEFT JOIN ratings AS r ON r.user_id = k.user_id AND r.film_id = k.film_id
+LEFT JOIN exclusions AS e ON e.user_id = k.user_id AND e.film_id = k.film_id
+"""
+
 # Keyset paging, newest first: rows strictly after the cursor in (time, film) order.
 AFTER_CURSOR = " AND ({time} < ? OR ({time} = ? AND film_id < ?))"
 
@@ -209,17 +216,8 @@ class SqliteLikesStore:
         key = (user_id, film_id)
 
         def work(db: sqlite3.Connection) -> Changed:
-            rated = db.execute(
-                "SELECT rating, updated_us FROM ratings WHERE user_id = ? AND film_id = ?", key
-            ).fetchone()
-            excluded = db.execute(
-                "SELECT created_us FROM exclusions WHERE user_id = ? AND film_id = ?", key
-            ).fetchone()
-            before = FilmState(
-                Rating(rated[0]) if rated else None,
-                rated[1] if rated else None,
-                excluded[0] if excluded else None,
-            )
+            rating, rated_us, excluded_us = db.execute(STATE_OF, key).fetchone()
+            before = FilmState(None if rating is None else Rating(rating), rated_us, excluded_us)
             after = decide(before)
             if after is None:
                 return Changed(before, changed=False)
