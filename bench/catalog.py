@@ -181,10 +181,10 @@ def write_synthetic(path: Path, films: int, seed: int = 11) -> None:
 def write_demo(data_dir: Path) -> Path:
     """The demo catalog, imported by the ETL as `cinema up` does on a first start."""
     from etl.pipeline import run_demo
-    from services.kit.config import Settings
+    from services.settings import Settings
 
     settings = Settings(data_dir=data_dir, demo_catalog=False)
-    asyncio.run(run_demo(settings))
+    asyncio.run(run_demo(settings.catalog))
     return data_dir / "catalog.db"
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from services.kit.config import Settings
+    from services.catalog.settings import CatalogSettings
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,11 +60,11 @@ class _Progress:
         print(f"\r{table}: {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
-def _sync_unsupported(settings: Settings) -> str | None:
-    """Why sync cannot run on ``settings``, or None when it can."""
+def _sync_unsupported(catalog: CatalogSettings) -> str | None:
+    """Why sync cannot run on ``catalog``, or None when it can."""
     from services.kit.config import dsn_scheme
 
-    source, search = dsn_scheme(settings.catalog_dsn), dsn_scheme(settings.search_dsn)
+    source, search = dsn_scheme(catalog.catalog_dsn), dsn_scheme(catalog.search_dsn)
     if source == "postgresql" and search in ("http", "https"):
         return None
     return (
@@ -75,23 +75,23 @@ def _sync_unsupported(settings: Settings) -> str | None:
     )
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def _run(args: argparse.Namespace, catalog: CatalogSettings) -> int:
     command = args.etl_command
     if command == "import-sqlite":
         from etl import pipeline
 
         report = asyncio.run(
-            pipeline.run_import(settings, args.path, _Progress(), args.batch_size, args.prune)
+            pipeline.run_import(catalog, args.path, _Progress(), args.batch_size, args.prune)
         )
         print(report.render())
     elif command == "sync":
-        unsupported = _sync_unsupported(settings)
+        unsupported = _sync_unsupported(catalog)
         if unsupported:
             print(f"cinema etl: {unsupported}", file=sys.stderr)
             return 2
         from etl.sync import run_sync
 
-        print(asyncio.run(run_sync(settings)).render())
+        print(asyncio.run(run_sync(catalog)).render())
     elif command == "demo" and args.write_legacy:
         from etl.demo import write_demo_legacy_file
 
@@ -100,7 +100,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif command == "demo":
         from etl import pipeline
 
-        print(asyncio.run(pipeline.run_demo(settings)).render())
+        print(asyncio.run(pipeline.run_demo(catalog)).render())
     else:
         from etl.synthetic import generate
 
@@ -109,9 +109,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, catalog: CatalogSettings) -> int:
     try:
-        return _run(args, settings)
+        return _run(args, catalog)
     except (OSError, ValueError) as error:
         print(f"cinema etl: {error}", file=sys.stderr)
         return 1

@@ -34,7 +34,7 @@ from etl import postgres_reader
 from etl.writer_postgres import asyncpg_dsn, ensure_schema
 from services.catalog import elastic_schema as schema
 from services.catalog.cache import open_cache
-from services.kit.config import Settings
+from services.catalog.settings import CatalogSettings
 
 log = structlog.get_logger(__name__)
 
@@ -154,17 +154,17 @@ async def _index_films(
 
 
 async def _sync_once(
-    settings: Settings,
+    catalog: CatalogSettings,
     report: SyncReport,
     batch_size: int,
     after_batch: Callable[[int], Awaitable[None]] | None,
 ) -> None:
-    db = await asyncpg.connect(asyncpg_dsn(settings.catalog_dsn))
-    es = AsyncElasticsearch(settings.search_dsn, request_timeout=30)
-    cache = open_cache(settings.cache_url, settings.cache_ttl_seconds)
+    db = await asyncpg.connect(asyncpg_dsn(catalog.catalog_dsn))
+    es = AsyncElasticsearch(catalog.search_dsn, request_timeout=30)
+    cache = open_cache(catalog.cache_url, catalog.cache_ttl_seconds)
     try:
         await ensure_schema(db)
-        index = _Index(es, settings.search_index_prefix)
+        index = _Index(es, catalog.search_index_prefix)
         await index.ensure()
         for stream, _ in STREAMS:
             position = await _position(db, stream)
@@ -197,7 +197,7 @@ def _log_retry(state: RetryCallState) -> None:
 
 
 async def run_sync(
-    settings: Settings,
+    catalog: CatalogSettings,
     batch_size: int = 500,
     give_up_after_seconds: float = 600.0,
     after_batch: Callable[[int], Awaitable[None]] | None = None,
@@ -213,5 +213,5 @@ async def run_sync(
     )
     async for attempt in retrying:
         with attempt:
-            await _sync_once(settings, report, batch_size, after_batch)
+            await _sync_once(catalog, report, batch_size, after_batch)
     return report

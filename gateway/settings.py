@@ -9,8 +9,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class GatewaySettings(BaseSettings):
     """What the REST edge accepts and from whom."""
 
-    model_config = SettingsConfigDict(env_prefix="CINEMA_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CINEMA_", extra="forbid")
 
+    http_host: str = Field("127.0.0.1", description="Interface the REST gateway binds.")
+    http_port: int = Field(8000, ge=0, le=65535, description="REST gateway port.")
     http_max_body_bytes: int = Field(
         1024 * 1024, gt=0, description="Largest request body; a larger one is 413."
     )

@@ -17,7 +17,7 @@ from services.kit.requirements import REQUIREMENTS, SERVICES, missing_settings
 from services.recommendations.evaluation import arguments as eval_arguments
 
 if TYPE_CHECKING:
-    from services.kit.config import Settings
+    from services.settings import Settings
     from services.stack import Stack
 
 
@@ -42,12 +42,12 @@ def _run_stack(settings: Settings, services: tuple[str, ...], gateway: bool) -> 
 
 
 def _up(settings: Settings) -> int:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.process.data_dir.mkdir(parents=True, exist_ok=True)
     return _run_stack(settings, SERVICES, gateway=True)
 
 
 def _serve(settings: Settings, name: str) -> int:
-    missing = missing_settings(settings, name)
+    missing = missing_settings(settings.mesh, name)
     if missing:
         print(
             f"cinema serve {name}: missing {', '.join(missing)}"
@@ -66,10 +66,10 @@ def _auth(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         if args.auth_command == "grant-role":
-            roles = asyncio.run(grant_role(settings, args.login, args.role))
+            roles = asyncio.run(grant_role(settings.auth, settings.mesh, args.login, args.role))
             print(f"{args.login}: {', '.join(roles)}")
             return 0
-        token, expires = asyncio.run(issue_service_token(settings, args.name))
+        token, expires = asyncio.run(issue_service_token(settings.auth, settings.mesh, args.name))
     except CinemaError as error:
         print(f"cinema: {error.message}", file=sys.stderr)
         return 2
@@ -133,14 +133,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings() -> Settings | None:
-    """The settings from the environment, or None after naming each invalid one."""
+def _parts(args: argparse.Namespace) -> tuple[str, ...]:
+    """The parts of the system a command runs, whose settings it reads."""
+    if args.command == "up":
+        return (*SERVICES, "gateway")
+    if args.command == "serve":
+        return (args.service,)
+    return (args.command,)  # auth, etl
+
+
+def _settings(parts: tuple[str, ...]) -> Settings | None:
+    """The settings of ``parts`` from the environment, or None after naming each invalid
+    one. Other parts' sections are not read: a bad one cannot stop this command."""
     from pydantic import ValidationError
 
-    from services.kit.config import Settings
+    from services.settings import Settings
 
     try:
-        return Settings()
+        settings = Settings()
+        settings.check(*parts)
+        return settings
     except ValidationError as error:
         for problem in error.errors():
             name = "CINEMA_" + "_".join(map(str, problem["loc"])).upper()
@@ -155,14 +167,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return eval_cli.run(args)
 
-    settings = _settings()
+    settings = _settings(_parts(args))
     if settings is None:
         return 2
     from services.kit.logs import configure_logging
 
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.process.log_level, settings.process.log_format)
     if args.command == "etl":
-        return etl_cli.run(args, settings)
+        return etl_cli.run(args, settings.catalog)
     if args.command == "auth":
         return _auth(args, settings)
     if args.command == "up":

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from services.kit.config import Settings
+from services.kit.config import MeshSettings, ProcessSettings
 from services.kit.keyring import KeyRing
 
 
@@ -16,7 +16,10 @@ def utc_now() -> datetime:
 
 @dataclass
 class Runtime:
-    settings: Settings
+    """Each service receives this and its own settings section (``open_service``)."""
+
+    process: ProcessSettings
+    mesh: MeshSettings
     #: The auth service's signing keys: filled when the auth store opens, so a process
     #: that hosts auth (the embedded stack) can sign its own service credentials.
     keys: KeyRing = field(default_factory=KeyRing)
@@ -27,5 +30,5 @@ class Runtime:
     @property
     def signing_keys(self) -> KeyRing | None:
         """The auth keys to sign our own service credentials with, when this process
-        hosts auth (embedded); otherwise None: the credential comes from the settings."""
+        hosts auth (embedded); otherwise None: the credential comes from the mesh settings."""
         return self.keys if "auth" in self.hosted else None

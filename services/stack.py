@@ -23,7 +23,7 @@ from gateway.app import create_app, uvicorn_options
 from gateway.forwarding import install_edge_credential
 from services.auth import service as auth_service
 from services.catalog import service as catalog_service
-from services.kit.config import Settings
+from services.kit.config import ProcessSettings
 from services.kit.requirements import SERVICES
 from services.kit.server import GrpcJwksSource, GrpcServer, ServiceSpec, settle_heap
 from services.kit.service_token import ServiceToken
@@ -31,30 +31,34 @@ from services.kit.tokens import JwksCache, TokenVerifier
 from services.likes import service as likes_service
 from services.recommendations import service as recommendations_service
 from services.runtime import Runtime, utc_now
+from services.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 
-async def _open_catalog(runtime: Runtime) -> ServiceSpec:
+async def _open_catalog(runtime: Runtime, settings: Settings) -> ServiceSpec:
     """The catalog; on a first start with ``CINEMA_DEMO_CATALOG``, the demo films loaded.
 
     Loading is the ETL's job, so it happens here, where the ETL and the catalog meet: the
     catalog itself depends on no ETL code.
     """
-    if runtime.settings.demo_catalog:
-        report = await load_demo_if_empty(runtime.settings)
+    if settings.catalog.demo_catalog:
+        report = await load_demo_if_empty(settings.catalog)
         if report is not None:
             log.info("demo_catalog_loaded", films=report.counts["film_work"]["inserted"])
-    return await catalog_service.open_service(runtime)
+    return await catalog_service.open_service(runtime, settings.catalog)
 
 
-#: How each service opens its stores and builds itself, in the order they open (auth
-#: first: it fills the key ring that the others may sign service credentials with).
-OPENERS: dict[str, Callable[[Runtime], Awaitable[ServiceSpec]]] = {
-    "auth": auth_service.open_service,
+#: How each service opens its stores and builds itself from its own settings section, in
+#: the order they open (auth first: it fills the key ring that the others may sign
+#: service credentials with).
+OPENERS: dict[str, Callable[[Runtime, Settings], Awaitable[ServiceSpec]]] = {
+    "auth": lambda runtime, settings: auth_service.open_service(runtime, settings.auth),
     "catalog": _open_catalog,
-    "likes": likes_service.open_service,
-    "recommendations": recommendations_service.open_service,
+    "likes": lambda runtime, settings: likes_service.open_service(runtime, settings.likes),
+    "recommendations": lambda runtime, settings: recommendations_service.open_service(
+        runtime, settings.recommendations, settings.gigachat
+    ),
 }
 
 
@@ -76,10 +80,12 @@ class Stack:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.settings = settings
-        self.runtime = Runtime(settings, clock=clock, hosted=frozenset(services))
+        self.runtime = Runtime(
+            settings.process, settings.mesh, clock=clock, hosted=frozenset(services)
+        )
         self._services = services
         self._gateway = gateway
-        self._jwks = GrpcJwksSource(lambda: settings.auth_target)
+        self._jwks = GrpcJwksSource(lambda: settings.mesh.auth_target)
         self._grpc: GrpcServer | None = None
         self._http: uvicorn.Server | None = None
         self._http_task: asyncio.Task[None] | None = None
@@ -92,10 +98,8 @@ class Stack:
 
         The HTTP port is bound first, before any store opens: a taken port fails at once.
         """
-        settings = self.settings
-        http_socket = (
-            _bind(settings.http_host, settings.http_port, "HTTP") if self._gateway else None
-        )
+        edge = self.settings.gateway
+        http_socket = _bind(edge.http_host, edge.http_port, "HTTP") if self._gateway else None
         try:
             if self._services:
                 await self._start_services()
@@ -108,23 +112,23 @@ class Stack:
             raise
 
     async def _start_services(self) -> None:
-        settings = self.settings
+        mesh = self.settings.mesh
         specs: list[ServiceSpec] = []
         try:
             for name in self._services:
-                specs.append(await OPENERS[name](self.runtime))
+                specs.append(await OPENERS[name](self.runtime, self.settings))
             verifier = TokenVerifier(
-                JwksCache(self._jwks, settings.jwks_refresh_seconds),
-                issuer=settings.jwt_issuer,
-                audience=settings.jwt_audience,
+                JwksCache(self._jwks, mesh.jwks_refresh_seconds),
+                issuer=mesh.jwt_issuer,
+                audience=mesh.jwt_audience,
             )
-            self._grpc = _grpc_server(specs, verifier, settings)
+            self._grpc = _grpc_server(specs, verifier, self.settings.process)
         except BaseException:
             await _close(specs)
             raise
         # Port 0 means "pick one": bound now, so point our own targets at it.
         self.grpc_address = self._grpc.address
-        if settings.grpc_port == 0:
+        if self.settings.process.grpc_port == 0:
             self._point_targets_at(self.grpc_address)
         await self._grpc.start()
         # Supervised workers restart themselves and never raise (services.kit.workers).
@@ -132,29 +136,30 @@ class Stack:
 
     def _point_targets_at(self, address: str) -> None:
         for name in SERVICES:
-            if getattr(self.settings, f"{name}_target").endswith(":0"):
-                setattr(self.settings, f"{name}_target", address)
+            if getattr(self.settings.mesh, f"{name}_target").endswith(":0"):
+                setattr(self.settings.mesh, f"{name}_target", address)
 
     async def _start_gateway(self, http_socket: socket.socket) -> None:
-        settings = self.settings
+        mesh, edge = self.settings.mesh, self.settings.gateway
         app = create_app(
             {
-                auth_service.NAME: settings.auth_target,
-                catalog_service.NAME: settings.catalog_target,
-                likes_service.NAME: settings.likes_target,
-                recommendations_service.NAME: settings.recommendations_target,
-            }
+                auth_service.NAME: mesh.auth_target,
+                catalog_service.NAME: mesh.catalog_target,
+                likes_service.NAME: mesh.likes_target,
+                recommendations_service.NAME: mesh.recommendations_target,
+            },
+            settings=edge,
         )
         self._vouch_for_clients(app)
         config = uvicorn.Config(
             app,
-            host=settings.http_host,
-            port=settings.http_port,
+            host=edge.http_host,
+            port=edge.http_port,
             log_config=None,
             lifespan="on",
             # The gateway is the edge: it sets X-Forwarded-For to the real peer itself.
             proxy_headers=False,
-            **uvicorn_options(app.settings),
+            **uvicorn_options(edge),
         )
         self._http = uvicorn.Server(config)
         self._http_task = asyncio.create_task(_serve_http(self._http, http_socket))
@@ -172,8 +177,8 @@ class Stack:
         client addresses it forwards: ``CINEMA_SERVICE_TOKEN``, or embedded, one signed here.
         """
         keys = self.runtime.signing_keys
-        credential = ServiceToken(self.settings, keys, self.runtime.clock, "svc-gateway")
-        if keys is None and not self.settings.service_token:
+        credential = ServiceToken(self.settings.mesh, keys, self.runtime.clock, "svc-gateway")
+        if keys is None and not self.settings.mesh.service_token:
             log.warning(
                 "gateway_without_service_token",
                 consequence="logins are recorded and throttled under the gateway's address",
@@ -190,7 +195,7 @@ class Stack:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         if self._grpc is not None:
-            await self._grpc.stop(self.settings.shutdown_grace_seconds)
+            await self._grpc.stop(self.settings.process.shutdown_grace_seconds)
         await self._jwks.close()
 
 
@@ -204,8 +209,9 @@ async def run_until_signalled(stack: Stack, announce: Callable[[Stack], None]) -
     settle_heap()
     try:
         # Metrics have a port of their own, never the public HTTP one.
-        if stack.settings.metrics_port:
-            _serve_metrics(stack.settings.grpc_host, stack.settings.metrics_port)
+        process = stack.settings.process
+        if process.metrics_port:
+            _serve_metrics(process.grpc_host, process.metrics_port)
         announce(stack)
         await stop.wait()
         log.info("shutting_down")
@@ -227,9 +233,9 @@ def _bind(host: str, port: int, kind: str) -> socket.socket:
 
 
 def _grpc_server(
-    specs: list[ServiceSpec], verifier: TokenVerifier, settings: Settings
+    specs: list[ServiceSpec], verifier: TokenVerifier, process: ProcessSettings
 ) -> GrpcServer:
-    host, port = settings.grpc_host, settings.grpc_port
+    host, port = process.grpc_host, process.grpc_port
     try:
         return GrpcServer(specs, verifier, host, port)
     except (OSError, RuntimeError) as error:

@@ -11,10 +11,11 @@ from services.auth.accounts import Accounts, TokenPolicy
 from services.auth.keys import KeyPolicy
 from services.auth.passwords import Passwords
 from services.auth.servicer import AuthServicer, Edge
+from services.auth.settings import AuthSettings
 from services.auth.signing import SYNC_EVERY, SigningKeys
 from services.auth.store import AuthStore, open_store
 from services.auth.throttle import LoginThrottle
-from services.kit.config import Settings
+from services.kit.config import MeshSettings
 from services.kit.interceptors import AccessPolicy
 from services.kit.keyring import AccessTokenRules, KeyRing
 from services.kit.limits import SlidingWindow
@@ -32,56 +33,60 @@ ACCESS = AccessPolicy(
 )
 
 
-def token_policy(settings: Settings) -> TokenPolicy:
+def token_policy(config: AuthSettings, mesh: MeshSettings) -> TokenPolicy:
+    """Lifetimes are the auth service's; issuer and audience, what every verifier expects."""
     return TokenPolicy(
         access=AccessTokenRules(
-            settings.jwt_issuer,
-            settings.jwt_audience,
-            timedelta(seconds=settings.access_token_ttl_seconds),
+            mesh.jwt_issuer,
+            mesh.jwt_audience,
+            timedelta(seconds=config.access_token_ttl_seconds),
         ),
-        refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
-        service_ttl=timedelta(seconds=settings.service_token_ttl_seconds),
+        refresh_ttl=timedelta(seconds=config.refresh_token_ttl_seconds),
+        service_ttl=timedelta(seconds=config.service_token_ttl_seconds),
     )
 
 
-def key_policy(settings: Settings) -> KeyPolicy:
-    longest = max(settings.access_token_ttl_seconds, settings.service_token_ttl_seconds)
+def key_policy(config: AuthSettings) -> KeyPolicy:
+    longest = max(config.access_token_ttl_seconds, config.service_token_ttl_seconds)
     return KeyPolicy(
-        rotate_every=timedelta(seconds=settings.signing_key_rotation_seconds),
+        rotate_every=timedelta(seconds=config.signing_key_rotation_seconds),
         longest_token_ttl=timedelta(seconds=longest),
     )
 
 
 async def open_accounts(
-    settings: Settings, ring: KeyRing, clock: Callable[[], datetime], rotate: bool = True
+    config: AuthSettings,
+    mesh: MeshSettings,
+    ring: KeyRing,
+    clock: Callable[[], datetime],
+    rotate: bool = True,
 ) -> tuple[Accounts, AuthStore]:
     """Opens the store (migrating it) and loads the signing keys into ``ring``."""
-    store = await open_store(settings.auth_dsn)
-    keys = SigningKeys(store, ring, key_policy(settings), clock)
+    store = await open_store(config.auth_dsn)
+    keys = SigningKeys(store, ring, key_policy(config), clock)
     await keys.sync(rotate=rotate)
-    window = settings.login_failure_window_seconds
+    window = config.login_failure_window_seconds
 
     def seconds() -> float:  # the service's clock, so that tests can move time on
         return clock().timestamp()
 
     throttle = LoginThrottle(
-        per_login=SlidingWindow(settings.login_failures_per_login, window, seconds),
-        per_address=SlidingWindow(settings.login_failures_per_address, window, seconds),
+        per_login=SlidingWindow(config.login_failures_per_login, window, seconds),
+        per_address=SlidingWindow(config.login_failures_per_address, window, seconds),
     )
-    accounts = Accounts(store, keys, Passwords(), throttle, token_policy(settings), clock)
+    accounts = Accounts(store, keys, Passwords(), throttle, token_policy(config, mesh), clock)
     return accounts, store
 
 
-async def open_service(runtime: Runtime) -> ServiceSpec:
+async def open_service(runtime: Runtime, config: AuthSettings) -> ServiceSpec:
     """Opens the auth store (migrating it), loads the signing keys into ``runtime.keys``."""
-    settings = runtime.settings
-    proxies = rules.trusted_networks(settings.trusted_proxies)  # a typo fails before opening
-    accounts, store = await open_accounts(settings, runtime.keys, runtime.clock)
-    return create(accounts, store, trusted_edge(settings, proxies, accounts.keys))
+    proxies = rules.trusted_networks(config.trusted_proxies)  # a typo fails before opening
+    accounts, store = await open_accounts(config, runtime.mesh, runtime.keys, runtime.clock)
+    return create(accounts, store, trusted_edge(runtime.mesh, proxies, accounts.keys))
 
 
 def trusted_edge(
-    settings: Settings, proxies: tuple[rules.IPNetwork, ...], keys: SigningKeys
+    mesh: MeshSettings, proxies: tuple[rules.IPNetwork, ...], keys: SigningKeys
 ) -> Edge:
     """Who may tell the auth service a client's address: the trusted ``proxies`` and the
     edge, whose ``service`` token is checked against this service's own keys."""
@@ -91,7 +96,7 @@ def trusted_edge(
 
     # The keys are local, so an unknown key id is looked up again at once, no waiting.
     own_keys = JwksCache(own_jwks, SYNC_EVERY.total_seconds(), min_refetch_seconds=0.0)
-    verifier = TokenVerifier(own_keys, settings.jwt_issuer, settings.jwt_audience)
+    verifier = TokenVerifier(own_keys, mesh.jwt_issuer, mesh.jwt_audience)
     return Edge(proxies, verifier)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from services.catalog.cache import FilmCache, open_cache
 from services.catalog.servicer import CatalogServicer
+from services.catalog.settings import CatalogSettings
 from services.catalog.store import CatalogStore, open_store
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
@@ -22,11 +23,10 @@ ACCESS = AccessPolicy(
 )
 
 
-async def open_service(runtime: Runtime) -> ServiceSpec:
+async def open_service(runtime: Runtime, config: CatalogSettings) -> ServiceSpec:
     """The catalog on its configured store (the stack loads the demo films before it)."""
-    settings = runtime.settings
-    store = await open_store(settings.search_dsn, index_prefix=settings.search_index_prefix)
-    cache = open_cache(settings.cache_url, settings.cache_ttl_seconds)
+    store = await open_store(config.search_dsn, index_prefix=config.search_index_prefix)
+    cache = open_cache(config.cache_url, config.cache_ttl_seconds)
     return create_with(store, cache)
 
 

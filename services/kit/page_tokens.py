@@ -25,7 +25,7 @@ from typing import Any
 
 import structlog
 
-from services.kit.config import Settings
+from services.kit.config import ProcessSettings
 from services.kit.errors import InvalidArgument
 
 #: Longer than any token we seal; anything longer is refused before it is looked at.
@@ -100,7 +100,7 @@ class Envelope:
 
 @functools.cache
 def _envelope() -> Envelope:
-    secret = Settings().page_token_secret
+    secret = ProcessSettings().page_token_secret
     if secret:
         return Envelope(secret.encode())
     log.info(

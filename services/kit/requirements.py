@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from services.kit.config import Settings
+    from services.kit.config import MeshSettings
 
 #: The services `cinema serve` runs, in the order one process opens them (auth first).
 SERVICES = ("auth", "catalog", "likes", "recommendations")
@@ -54,11 +54,10 @@ REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
 }
 
 
-def missing_settings(settings: Settings, part: str) -> list[str]:
-    """The variables ``part`` needs, running alone, that ``settings`` leaves unset."""
+def missing_settings(mesh: MeshSettings, part: str) -> list[str]:
+    """The variables ``part`` needs, running alone, that ``mesh`` leaves unset."""
     return [
         need.variable
         for need in REQUIREMENTS[part]
-        if not (need.unless_kafka and settings.events_url)
-        and not settings.is_configured(need.setting)
+        if not (need.unless_kafka and mesh.events_url) and not mesh.is_configured(need.setting)
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from services.kit.config import Settings
+from services.kit.config import MeshSettings
 from services.kit.keyring import AccessTokenRules, KeyRing
 
 TTL = timedelta(hours=1)
@@ -27,13 +27,13 @@ class ServiceToken:
 
     def __init__(
         self,
-        settings: Settings,
+        mesh: MeshSettings,
         keys: KeyRing | None,
         clock: Callable[[], datetime],
         subject: str,
     ) -> None:
-        self._configured = settings.service_token
-        self._rules = AccessTokenRules(settings.jwt_issuer, settings.jwt_audience, TTL)
+        self._configured = mesh.service_token
+        self._rules = AccessTokenRules(mesh.jwt_issuer, mesh.jwt_audience, TTL)
         self._keys = keys
         self._clock = clock
         self._subject = subject

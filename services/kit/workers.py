@@ -24,7 +24,7 @@ import grpc
 import structlog
 from prometheus_client import Counter, Gauge
 
-from services.kit.config import Settings
+from services.kit.config import ProcessSettings
 
 log = structlog.get_logger(__name__)
 
@@ -45,8 +45,8 @@ class RestartPolicy:
     healthy_after_seconds: float = 5.0
 
     @classmethod
-    def configured(cls, settings: Settings) -> RestartPolicy:
-        return cls(settings.worker_restart_max_seconds, settings.worker_healthy_after_seconds)
+    def configured(cls, process: ProcessSettings) -> RestartPolicy:
+        return cls(process.worker_restart_max_seconds, process.worker_healthy_after_seconds)
 
     def delay(self, failures: int) -> float:
         """The wait before restart number ``failures`` of a streak: doubling, capped, and

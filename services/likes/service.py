@@ -9,12 +9,10 @@ is NOT_SERVING in health while either is down.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from functools import partial
 
 from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
-from services.kit.config import Settings, dsn_scheme, kafka_bootstrap
+from services.kit.config import dsn_scheme, kafka_bootstrap
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
 from services.kit.workers import RestartPolicy, Workers
@@ -22,6 +20,7 @@ from services.likes.films import FilmDirectory
 from services.likes.kafka_relay import KafkaRelay
 from services.likes.outbox_relay import run_outbox_relay
 from services.likes.servicer import LikesServicer
+from services.likes.settings import LikesSettings
 from services.likes.store import LikesStore, open_store
 from services.runtime import Runtime
 
@@ -33,35 +32,33 @@ ACCESS = AccessPolicy(
 )
 
 
-async def open_service(runtime: Runtime) -> ServiceSpec:
+async def open_service(runtime: Runtime, config: LikesSettings) -> ServiceSpec:
     """Opens the store named by ``CINEMA_LIKES_DSN`` and builds the service on it."""
-    settings = runtime.settings
-    store = await open_store(settings.likes_dsn, lease_seconds=settings.likes_relay_lease_seconds)
-    return create_with(store, settings, runtime.clock)
+    store = await open_store(config.likes_dsn, lease_seconds=config.likes_relay_lease_seconds)
+    return create_with(store, config, runtime)
 
 
-def create_with(
-    store: LikesStore, settings: Settings, clock: Callable[[], datetime]
-) -> ServiceSpec:
+def create_with(store: LikesStore, config: LikesSettings, runtime: Runtime) -> ServiceSpec:
+    mesh = runtime.mesh
     films = FilmDirectory(
-        lambda: settings.catalog_target,
-        settings.likes_film_cache_seconds,
-        settings.likes_missing_film_cache_seconds,
+        lambda: mesh.catalog_target,
+        config.likes_film_cache_seconds,
+        config.likes_missing_film_cache_seconds,
     )
-    servicer = LikesServicer(store, films, clock, settings.likes_poll_seconds)
-    workers = Workers("likes", RestartPolicy.configured(settings))
+    servicer = LikesServicer(store, films, runtime.clock, config.likes_poll_seconds)
+    workers = Workers("likes", RestartPolicy.configured(runtime.process))
     if store.outbox is not None:
-        outbox = partial(run_outbox_relay, store, store.outbox, settings.likes_poll_seconds)
+        outbox = partial(run_outbox_relay, store, store.outbox, config.likes_poll_seconds)
         workers.add("outbox-relay", outbox)
-    if settings.events_url:
-        if dsn_scheme(settings.events_url) != "kafka":
+    if mesh.events_url:
+        if dsn_scheme(mesh.events_url) != "kafka":
             raise ValueError("CINEMA_EVENTS_URL: only kafka://host:port is supported")
         relay = KafkaRelay(
             store,
-            kafka_bootstrap(settings.events_url),
-            settings.events_topic,
-            settings.likes_poll_seconds,
-            settings.likes_relay_lease_seconds,
+            kafka_bootstrap(mesh.events_url),
+            mesh.events_topic,
+            config.likes_poll_seconds,
+            config.likes_relay_lease_seconds,
         )
         workers.add("kafka-relay", relay.run)
 

@@ -17,13 +17,13 @@ from collections.abc import Callable, Mapping
 import structlog
 
 from cinema.catalog.v1 import catalog_pb2
-from services.kit.config import Settings
 from services.recommendations.catalog import CatalogClient, CatalogSnapshot
 from services.recommendations.engines import (
     BlendConfig,
     EngineConfig,
     Recommender,
 )
+from services.recommendations.settings import RecommendationsSettings
 from services.recommendations.store import RecommendationStore
 
 log = structlog.get_logger(__name__)
@@ -45,15 +45,15 @@ class EngineState:
         self,
         store: RecommendationStore,
         catalog: CatalogClient,
-        settings: Settings,
+        config: RecommendationsSettings,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._catalog = catalog
-        self._config = engine_config(settings.recommendations_blend_weights)
-        self._catalog_seconds = settings.recommendations_catalog_refresh_seconds
-        self._rebuild_seconds = settings.recommendations_model_rebuild_seconds
-        self._rebuild_interactions = settings.recommendations_model_rebuild_interactions
+        self._config = engine_config(config.recommendations_blend_weights)
+        self._catalog_seconds = config.recommendations_catalog_refresh_seconds
+        self._rebuild_seconds = config.recommendations_model_rebuild_seconds
+        self._rebuild_interactions = config.recommendations_model_rebuild_interactions
         self._clock = clock
         self._ready = asyncio.Event()
         self._changed = asyncio.Event()

@@ -18,13 +18,13 @@ from typing import Any
 
 import structlog
 
-from services.kit.config import Settings
 from services.kit.timestamps import to_micros
 from services.recommendations import metrics
 from services.recommendations.engines_state import EngineState
 from services.recommendations.events import EventSource
 from services.recommendations.records import Change, LikesEvent
 from services.recommendations.refresher import Refresher
+from services.recommendations.settings import RecommendationsSettings
 from services.recommendations.store import RecommendationStore, StaleList
 
 log = structlog.get_logger(__name__)
@@ -42,7 +42,7 @@ class Pipeline:
         source: EventSource,
         refresher: Refresher,
         engines: EngineState,
-        settings: Settings,
+        config: RecommendationsSettings,
         clock: Callable[[], datetime],
     ) -> None:
         self._store = store
@@ -50,12 +50,12 @@ class Pipeline:
         self._refresher = refresher
         self._engines = engines
         self._clock = clock
-        self._debounce = settings.recommendations_debounce_seconds
-        self._sweep_seconds = settings.recommendations_sweep_seconds
-        self._sweep_batch = settings.recommendations_sweep_batch
+        self._debounce = config.recommendations_debounce_seconds
+        self._sweep_seconds = config.recommendations_sweep_seconds
+        self._sweep_batch = config.recommendations_sweep_batch
         self._swept_up_to: StaleList | None = None  # the sweep's position, see below
-        self._max_age = timedelta(seconds=settings.recommendations_max_age_seconds)
-        self._llm_on_events = settings.recommendations_llm_on_events
+        self._max_age = timedelta(seconds=config.recommendations_max_age_seconds)
+        self._llm_on_events = config.recommendations_llm_on_events
         self._due: dict[str, tuple[float, float]] = {}  # user -> (first event, refresh at)
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()

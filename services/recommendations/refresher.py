@@ -17,7 +17,6 @@ from datetime import datetime
 
 import structlog
 
-from services.kit.config import Settings
 from services.kit.signals import WakeUp
 from services.kit.timestamps import to_micros
 from services.recommendations import metrics
@@ -36,6 +35,7 @@ from services.recommendations.llm import (
     encode_items,
 )
 from services.recommendations.records import StoredList, Taste
+from services.recommendations.settings import RecommendationsSettings
 from services.recommendations.store import RecommendationStore
 
 log = structlog.get_logger(__name__)
@@ -105,7 +105,7 @@ class Refresher:
         engines: EngineState,
         llm: LlmSource,
         watchers: WakeUp,
-        settings: Settings,
+        config: RecommendationsSettings,
         clock: Callable[[], datetime],
     ) -> None:
         self._store = store
@@ -113,9 +113,9 @@ class Refresher:
         self._llm = llm
         self._watchers = watchers
         self._clock = clock
-        self._list_size = settings.recommendations_list_size
-        self._llm_after_local = settings.recommendations_llm_on_events
-        self._slots = asyncio.Semaphore(settings.recommendations_refresh_concurrency)
+        self._list_size = config.recommendations_list_size
+        self._llm_after_local = config.recommendations_llm_on_events
+        self._slots = asyncio.Semaphore(config.recommendations_refresh_concurrency)
         self._running: dict[tuple[str, str | None, bool], asyncio.Task[RefreshResult]] = {}
         self._background: set[asyncio.Task[RefreshResult]] = set()
 

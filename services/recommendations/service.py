@@ -12,7 +12,7 @@ from __future__ import annotations
 import structlog
 
 from cinema.recommendations.v1 import recommendations_pb2, recommendations_pb2_grpc
-from services.kit.config import Settings, kafka_bootstrap
+from services.kit.config import MeshSettings, ProcessSettings, kafka_bootstrap
 from services.kit.interceptors import AccessPolicy
 from services.kit.server import ServiceSpec
 from services.kit.service_token import ServiceToken
@@ -26,6 +26,7 @@ from services.recommendations.llm import create_llm_source
 from services.recommendations.pipeline import Pipeline
 from services.recommendations.refresher import Refresher, StoreLlmCache
 from services.recommendations.servicer import RecommendationServicer, RefreshLimiter
+from services.recommendations.settings import GigaChatSettings, RecommendationsSettings
 from services.recommendations.store import open_store
 from services.runtime import Runtime
 
@@ -39,42 +40,42 @@ ACCESS = AccessPolicy(
 )
 
 
-def event_source(settings: Settings, service_token: ServiceToken) -> EventSource:
+def event_source(
+    mesh: MeshSettings, consumer_group: str, service_token: ServiceToken
+) -> EventSource:
     """Kafka's consumer group with ``CINEMA_EVENTS_URL=kafka://…``; else likes.StreamEvents."""
-    if settings.events_url:
-        return KafkaEventSource(
-            kafka_bootstrap(settings.events_url),
-            settings.events_topic,
-            settings.recommendations_consumer_group,
-        )
-    return LikesStreamSource(lambda: settings.likes_target, service_token)
+    if mesh.events_url:
+        return KafkaEventSource(kafka_bootstrap(mesh.events_url), mesh.events_topic, consumer_group)
+    return LikesStreamSource(lambda: mesh.likes_target, service_token)
 
 
-async def open_service(runtime: Runtime) -> ServiceSpec:
+async def open_service(
+    runtime: Runtime, config: RecommendationsSettings, gigachat: GigaChatSettings
+) -> ServiceSpec:
     """Opens the store named by ``CINEMA_RECOMMENDATIONS_DSN`` and builds the service.
 
     Targets are read on first use: embedded, the other services are this very server,
     whose port is known only once it is bound.
     """
-    settings, clock = runtime.settings, runtime.clock
+    mesh, clock = runtime.mesh, runtime.clock
     # Embedded, the token for likes.StreamEvents is signed with our own auth keys.
-    service_token = ServiceToken(settings, runtime.signing_keys, clock, "svc-recommendations")
-    store = await open_store(settings.recommendations_dsn)
-    catalog = CatalogClient(lambda: settings.catalog_target)
-    engines = EngineState(store, catalog, settings)
-    llm = create_llm_source(settings, catalog, cache=StoreLlmCache(store, clock))
+    service_token = ServiceToken(mesh, runtime.signing_keys, clock, "svc-recommendations")
+    store = await open_store(config.recommendations_dsn)
+    catalog = CatalogClient(lambda: mesh.catalog_target)
+    engines = EngineState(store, catalog, config)
+    llm = create_llm_source(gigachat, catalog, cache=StoreLlmCache(store, clock))
     watchers = WakeUp()
-    refresher = Refresher(store, engines, llm, watchers, settings, clock)
-    warn_without_service_token(settings, service_token)
-    source = event_source(settings, service_token)
-    pipeline = Pipeline(store, source, refresher, engines, settings, clock)
+    refresher = Refresher(store, engines, llm, watchers, config, clock)
+    warn_without_service_token(mesh, service_token)
+    source = event_source(mesh, config.recommendations_consumer_group, service_token)
+    pipeline = Pipeline(store, source, refresher, engines, config, clock)
     servicer = RecommendationServicer(
         store,
         engines,
         refresher,
         watchers,
         catalog,
-        RefreshLimiter(settings.recommendations_refreshes_per_minute),
+        RefreshLimiter(config.recommendations_refreshes_per_minute),
     )
 
     async def close() -> None:
@@ -91,21 +92,21 @@ async def open_service(runtime: Runtime) -> ServiceSpec:
         ),
         access=ACCESS,
         on_stop=close,
-        workers=workers(settings, engines, pipeline),
+        workers=workers(runtime.process, engines, pipeline),
     )
 
 
-def workers(settings: Settings, engines: EngineState, pipeline: Pipeline) -> Workers:
-    supervised = Workers("recommendations", RestartPolicy.configured(settings))
+def workers(process: ProcessSettings, engines: EngineState, pipeline: Pipeline) -> Workers:
+    supervised = Workers("recommendations", RestartPolicy.configured(process))
     supervised.add("pipeline", pipeline.run)
     supervised.add("engines", engines.run, essential=False)
     supervised.add("sweep", pipeline.sweep, essential=False)
     return supervised
 
 
-def warn_without_service_token(settings: Settings, service_token: ServiceToken) -> None:
+def warn_without_service_token(mesh: MeshSettings, service_token: ServiceToken) -> None:
     """Says loudly at start-up that the pipeline will not get past likes' authentication."""
-    if settings.events_url or service_token() is not None:
+    if mesh.events_url or service_token() is not None:
         return
     log.warning(
         "pipeline_without_service_token",

@@ -144,8 +144,8 @@ async def _cinema_auth(stack: Stack, *args: str) -> tuple[int, str, str]:
     """Runs `cinema auth ARGS` against the stack's auth store, as an operator would."""
     env = {
         **os.environ,
-        "CINEMA_DATA_DIR": str(stack.settings.data_dir),
-        "CINEMA_AUTH_DSN": stack.settings.auth_dsn,
+        "CINEMA_DATA_DIR": str(stack.settings.process.data_dir),
+        "CINEMA_AUTH_DSN": stack.settings.auth.auth_dsn,
         "CINEMA_LOG_LEVEL": "WARNING",
     }
     cinema = Path(sys.executable).parent / "cinema"

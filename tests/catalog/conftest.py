@@ -9,7 +9,7 @@ import pytest
 
 from etl.pipeline import run_import
 from services.catalog.store import CatalogStore, open_store
-from services.kit.config import Settings
+from services.settings import Settings
 from tests.etl.legacy_catalog import build_legacy_file
 
 
@@ -39,10 +39,11 @@ def catalog_settings(request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture
 async def store(catalog_settings: Settings, tmp_path: Path) -> AsyncIterator[CatalogStore]:
-    catalog_settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await run_import(catalog_settings, build_legacy_file(tmp_path / "legacy.db"))
+    catalog_settings.process.data_dir.mkdir(parents=True, exist_ok=True)
+    await run_import(catalog_settings.catalog, build_legacy_file(tmp_path / "legacy.db"))
     opened = await open_store(
-        catalog_settings.search_dsn, index_prefix=catalog_settings.search_index_prefix
+        catalog_settings.catalog.search_dsn,
+        index_prefix=catalog_settings.catalog.search_index_prefix,
     )
     yield opened
     await opened.close()

@@ -10,7 +10,7 @@ import warnings
 from services.catalog.matching import TitleQuery, best_match, search_text
 from services.catalog.records import FilmFilter, FilmOrder, FilmType, Role
 from services.catalog.store import CatalogStore, open_store
-from services.kit.config import Settings
+from services.settings import Settings
 from tests.etl import legacy_catalog as lc
 from tests.reliability.storm import STEPS
 
@@ -124,7 +124,8 @@ async def test_reads_cancelled_while_the_store_opens_leave_no_connection_behind(
         warnings.simplefilter("always", ResourceWarning)
         for turns in range(STEPS):
             fresh = await open_store(
-                catalog_settings.search_dsn, index_prefix=catalog_settings.search_index_prefix
+                catalog_settings.catalog.search_dsn,
+                index_prefix=catalog_settings.catalog.search_index_prefix,
             )
             read = asyncio.ensure_future(fresh.get_film(lc.MATRIX))
             for _ in range(turns):

@@ -9,7 +9,7 @@ import pytest
 from etl.pipeline import run_import
 from services.catalog import store_elastic
 from services.catalog.store import open_store
-from services.kit.config import Settings
+from services.settings import Settings
 from tests.etl import legacy_catalog as lc
 
 
@@ -17,9 +17,11 @@ async def test_search_total_stops_at_the_bound_pages_do_not(
     production_catalog_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = production_catalog_settings
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await run_import(settings, lc.build_legacy_file(tmp_path / "legacy.db"))
-    store = await open_store(settings.search_dsn, index_prefix=settings.search_index_prefix)
+    settings.process.data_dir.mkdir(parents=True, exist_ok=True)
+    await run_import(settings.catalog, lc.build_legacy_file(tmp_path / "legacy.db"))
+    store = await open_store(
+        settings.catalog.search_dsn, index_prefix=settings.catalog.search_index_prefix
+    )
     try:
         exact = await store.search_films("matrix", 0, 10)
         assert exact.total == len(exact.items) > 1  # fuzzy: "Machines" too

@@ -20,7 +20,7 @@ from services.catalog.cache import FilmCache, open_cache
 from services.catalog.records import Film, FilmSummary, Page
 from services.catalog.servicer import CatalogServicer
 from services.catalog.store import CatalogStore, open_store
-from services.kit.config import Settings
+from services.settings import Settings
 from tests.etl import legacy_catalog as lc
 
 _NO_CONTEXT = cast(grpc.aio.ServicerContext, None)  # GetFilm never looks at it
@@ -59,16 +59,18 @@ def legacy(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def cache(settings: Settings) -> AsyncIterator[FilmCache]:
-    opened = open_cache(settings.cache_url, settings.cache_ttl_seconds)
+    opened = open_cache(settings.catalog.cache_url, settings.catalog.cache_ttl_seconds)
     yield opened
     await opened.close()
 
 
 @pytest.fixture
 async def store(settings: Settings, legacy: Path) -> AsyncIterator[CountingStore]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await run_import(settings, legacy)
-    opened = await open_store(settings.search_dsn, index_prefix=settings.search_index_prefix)
+    settings.process.data_dir.mkdir(parents=True, exist_ok=True)
+    await run_import(settings.catalog, legacy)
+    opened = await open_store(
+        settings.catalog.search_dsn, index_prefix=settings.catalog.search_index_prefix
+    )
     yield CountingStore(opened)
     await opened.close()
 
@@ -109,8 +111,8 @@ async def test_film_changed_by_the_etl_is_read_fresh(
     _retitle(legacy, lc.MATRIX, "The Matrix (Remastered)")
 
     # In process, the ETL is handed the service's LRU; Redis is reached by its URL.
-    in_process = cache if settings.cache_url == "memory://" else None
-    await run_import(settings, legacy, cache=in_process)
+    in_process = cache if settings.catalog.cache_url == "memory://" else None
+    await run_import(settings.catalog, legacy, cache=in_process)
 
     assert await _title(servicer, lc.MATRIX) == "The Matrix (Remastered)"
     assert store.film_reads == 2
@@ -129,8 +131,8 @@ async def test_import_run_as_another_process_drops_the_redis_copy(
         *(sys.executable, "-m", "services.cli", "etl", "import-sqlite", str(legacy)),
         env={
             **os.environ,
-            "CINEMA_DATA_DIR": str(settings.data_dir),
-            "CINEMA_CACHE_URL": settings.cache_url,
+            "CINEMA_DATA_DIR": str(settings.process.data_dir),
+            "CINEMA_CACHE_URL": settings.catalog.cache_url,
             "CINEMA_DEMO_CATALOG": "false",
         },
         stdout=asyncio.subprocess.PIPE,
@@ -165,7 +167,7 @@ async def test_search_after_the_etl_changed_a_film_is_fresh(
     assert "The Matrix" in await _search(servicer, "matrix")
     _retitle(legacy, lc.MATRIX, "The Matrix (Remastered)")
 
-    await run_import(settings, legacy, cache=cache)
+    await run_import(settings.catalog, legacy, cache=cache)
 
     assert "The Matrix (Remastered)" in await _search(servicer, "matrix")
     assert store.searches == 2

@@ -16,7 +16,7 @@ from grpc_status import rpc_status
 from cinema.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from etl.pipeline import run_import
 from services.kit import clients
-from services.kit.config import Settings
+from services.settings import Settings
 from services.stack import SERVICES, Stack
 from tests.etl import legacy_catalog as lc
 from tests.fixtures.stack import embedded_settings
@@ -31,13 +31,13 @@ async def catalog(
 ) -> AsyncIterator[catalog_pb2_grpc.CatalogServiceStub]:
     """The catalog service on the backend of ``catalog_settings``, with the legacy films."""
     settings = embedded_settings(
-        catalog_settings.data_dir,
-        catalog_dsn=catalog_settings.catalog_dsn,
-        search_dsn=catalog_settings.search_dsn,
-        search_index_prefix=catalog_settings.search_index_prefix,
+        catalog_settings.process.data_dir,
+        catalog_dsn=catalog_settings.catalog.catalog_dsn,
+        search_dsn=catalog_settings.catalog.search_dsn,
+        search_index_prefix=catalog_settings.catalog.search_index_prefix,
     )
-    settings.data_dir.mkdir(parents=True)
-    await run_import(settings, lc.build_legacy_file(tmp_path / "legacy.db"))
+    settings.process.data_dir.mkdir(parents=True)
+    await run_import(settings.catalog, lc.build_legacy_file(tmp_path / "legacy.db"))
     stack = Stack(settings, SERVICES, gateway=False)
     await stack.start()
     async with clients.channel(stack.grpc_address) as channel:

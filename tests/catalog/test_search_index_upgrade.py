@@ -7,7 +7,8 @@ from pathlib import Path
 
 from etl.pipeline import run_import
 from services.catalog.store import open_store
-from services.kit.config import Settings, sqlite_path
+from services.kit.config import sqlite_path
+from services.settings import Settings
 from tests.etl import legacy_catalog as lc
 
 _OLD_FILM_FTS = """
@@ -29,11 +30,13 @@ def _downgrade(path: str) -> None:
 
 async def test_old_search_index_is_rebuilt_on_open(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", demo_catalog=False)
-    settings.data_dir.mkdir(parents=True)
-    await run_import(settings, lc.build_legacy_file(tmp_path / "legacy.db"))
-    _downgrade(sqlite_path(settings.search_dsn))
+    settings.process.data_dir.mkdir(parents=True)
+    await run_import(settings.catalog, lc.build_legacy_file(tmp_path / "legacy.db"))
+    _downgrade(sqlite_path(settings.catalog.search_dsn))
 
-    store = await open_store(settings.search_dsn, index_prefix=settings.search_index_prefix)
+    store = await open_store(
+        settings.catalog.search_dsn, index_prefix=settings.catalog.search_index_prefix
+    )
     try:
         found = await store.search_films("matrix", 0, 10)
         assert [f.id for f in found.items][:2] == [lc.MATRIX, lc.MATRIX_RELOADED]

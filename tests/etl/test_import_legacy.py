@@ -10,7 +10,7 @@ import pytest
 from etl.importer import import_legacy
 from etl.pipeline import open_writer
 from etl.writer_postgres import asyncpg_dsn
-from services.kit.config import Settings
+from services.settings import Settings
 from tests.etl import legacy_catalog as lc
 
 
@@ -25,7 +25,7 @@ async def test_quirky_file_loads_valid_rows_and_reports_bad_ones(
     target: Settings, tmp_path: Path
 ) -> None:
     legacy = lc.build_legacy_file(tmp_path / "legacy.db")
-    writer = await open_writer(target)
+    writer = await open_writer(target.catalog)
     report = await import_legacy(legacy, writer, batch_size=3)
     await writer.close()
     assert report.counts["film_work"]["inserted"] == lc.VALID_FILMS
@@ -39,7 +39,7 @@ async def test_quirky_file_loads_valid_rows_and_reports_bad_ones(
 async def test_second_import_changes_nothing(target: Settings, tmp_path: Path) -> None:
     legacy = lc.build_legacy_file(tmp_path / "legacy.db")
     for _ in range(2):
-        writer = await open_writer(target)
+        writer = await open_writer(target.catalog)
         report = await import_legacy(legacy, writer)
         await writer.close()
     assert report.changes == 0
@@ -49,7 +49,7 @@ async def test_second_import_changes_nothing(target: Settings, tmp_path: Path) -
 
 async def test_postgres_keeps_ids_genres_and_roles(postgres_dsn: str, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, catalog_dsn=postgres_dsn)
-    writer = await open_writer(settings)
+    writer = await open_writer(settings.catalog)
     await import_legacy(lc.build_legacy_file(tmp_path / "legacy.db"), writer)
     await writer.close()
     db = await asyncpg.connect(asyncpg_dsn(postgres_dsn))

@@ -10,7 +10,7 @@ import pytest
 
 from etl.pipeline import run_import
 from services.catalog.store import CatalogStore, open_store
-from services.kit.config import Settings
+from services.settings import Settings
 from tests.etl import legacy_catalog as lc
 
 
@@ -29,9 +29,11 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def store(settings: Settings, tmp_path: Path) -> AsyncIterator[CatalogStore]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await run_import(settings, lc.build_legacy_file(tmp_path / "legacy.db"))
-    opened = await open_store(settings.search_dsn, index_prefix=settings.search_index_prefix)
+    settings.process.data_dir.mkdir(parents=True, exist_ok=True)
+    await run_import(settings.catalog, lc.build_legacy_file(tmp_path / "legacy.db"))
+    opened = await open_store(
+        settings.catalog.search_dsn, index_prefix=settings.catalog.search_index_prefix
+    )
     yield opened
     await opened.close()
 
@@ -51,7 +53,7 @@ def _newer_export_without_amelie_and_pacino(tmp_path: Path) -> Path:
 async def test_import_without_prune_keeps_films_missing_from_the_file(
     settings: Settings, store: CatalogStore, tmp_path: Path
 ) -> None:
-    report = await run_import(settings, _newer_export_without_amelie_and_pacino(tmp_path))
+    report = await run_import(settings.catalog, _newer_export_without_amelie_and_pacino(tmp_path))
 
     assert report.changes == 0
     assert await store.get_film(lc.AMELIE) is not None
@@ -62,7 +64,7 @@ async def test_prune_removes_vanished_films_people_and_links_from_search(
 ) -> None:
     newer = _newer_export_without_amelie_and_pacino(tmp_path)
 
-    report = await run_import(settings, newer, prune=True)
+    report = await run_import(settings.catalog, newer, prune=True)
 
     assert report.counts["film_work"]["deleted"] == 1
     assert report.counts["person"]["deleted"] == 1
@@ -74,5 +76,5 @@ async def test_prune_removes_vanished_films_people_and_links_from_search(
     assert (await store.search_persons("pacino", 0, 10)).items == []
     heat = await store.get_film(lc.HEAT)
     assert heat is not None and heat.actors == ()
-    again = await run_import(settings, newer, prune=True)
+    again = await run_import(settings.catalog, newer, prune=True)
     assert again.changes == 0

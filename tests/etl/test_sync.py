@@ -14,7 +14,7 @@ from etl.sync import run_sync
 from etl.synthetic import generate
 from etl.writer_postgres import asyncpg_dsn
 from services.catalog.store_elastic import ElasticCatalogStore
-from services.kit.config import Settings
+from services.settings import Settings
 from tests.etl import legacy_catalog as lc
 
 
@@ -31,7 +31,7 @@ def settings(
 
 
 async def _load(settings: Settings, legacy: Path) -> None:
-    writer = await open_writer(settings)
+    writer = await open_writer(settings.catalog)
     await import_legacy(legacy, writer)
     await writer.close()
 
@@ -40,17 +40,17 @@ async def test_changed_film_appears_in_search_after_sync(
     settings: Settings, tmp_path: Path
 ) -> None:
     await _load(settings, lc.build_legacy_file(tmp_path / "legacy.db"))
-    await run_sync(settings)
-    db = await asyncpg.connect(asyncpg_dsn(settings.catalog_dsn))
+    await run_sync(settings.catalog)
+    db = await asyncpg.connect(asyncpg_dsn(settings.catalog.catalog_dsn))
     await db.execute(
         "UPDATE content.film_work SET title = 'Heat: Director''s Cut', updated_at = now()"
         " WHERE id = $1::uuid",
         lc.HEAT,
     )
     await db.close()
-    report = await run_sync(settings)
+    report = await run_sync(settings.catalog)
     assert report.indexed["films"] == 1
-    store = ElasticCatalogStore(settings.search_dsn, settings.search_index_prefix)
+    store = ElasticCatalogStore(settings.catalog.search_dsn, settings.catalog.search_index_prefix)
     try:
         found = await store.search_films("director's cut", 0, 5)
         assert [f.id for f in found.items] == [lc.HEAT]
@@ -70,13 +70,13 @@ async def test_sync_killed_midway_resumes_without_loss_or_duplicates(
             raise KeyboardInterrupt  # not a transient error: the run dies here
 
     with pytest.raises(KeyboardInterrupt):
-        await run_sync(settings, batch_size=500, after_batch=crash_after_first_batch)
-    resumed = await run_sync(settings, batch_size=500)
+        await run_sync(settings.catalog, batch_size=500, after_batch=crash_after_first_batch)
+    resumed = await run_sync(settings.catalog, batch_size=500)
 
-    db = await asyncpg.connect(asyncpg_dsn(settings.catalog_dsn))
+    db = await asyncpg.connect(asyncpg_dsn(settings.catalog.catalog_dsn))
     films = await db.fetchval("SELECT count(*) FROM content.film_work")
     await db.close()
     assert resumed.indexed["films"] == films - 500  # the first batch was not redone
-    async with AsyncElasticsearch(settings.search_dsn) as es:
-        count = await es.count(index=f"{settings.search_index_prefix}films")
+    async with AsyncElasticsearch(settings.catalog.search_dsn) as es:
+        count = await es.count(index=f"{settings.catalog.search_index_prefix}films")
     assert count["count"] == films

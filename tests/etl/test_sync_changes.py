@@ -13,37 +13,38 @@ from etl.pipeline import open_writer
 from etl.sync import run_sync
 from etl.writer_postgres import asyncpg_dsn
 from services.catalog.cache import open_cache
+from services.catalog.settings import CatalogSettings
 from services.catalog.store_elastic import ElasticCatalogStore
-from services.kit.config import Settings
+from services.settings import Settings
 from tests.etl import legacy_catalog as lc
 
 
 @pytest.fixture
 async def synced(
     tmp_path: Path, postgres_dsn: str, elasticsearch_url: str, es_index_prefix: str
-) -> Settings:
+) -> CatalogSettings:
     settings = Settings(
         data_dir=tmp_path,
         catalog_dsn=postgres_dsn,
         search_dsn=elasticsearch_url,
         search_index_prefix=es_index_prefix,
     )
-    writer = await open_writer(settings)
+    writer = await open_writer(settings.catalog)
     await import_legacy(lc.build_legacy_file(tmp_path / "legacy.db"), writer)
     await writer.close()
-    await run_sync(settings)
-    return settings
+    await run_sync(settings.catalog)
+    return settings.catalog
 
 
 @pytest.fixture
-async def index(synced: Settings) -> AsyncIterator[ElasticCatalogStore]:
+async def index(synced: CatalogSettings) -> AsyncIterator[ElasticCatalogStore]:
     store = ElasticCatalogStore(synced.search_dsn, synced.search_index_prefix)
     yield store
     await store.close()
 
 
-async def _execute(settings: Settings, sql: str, *args: object) -> None:
-    db = await asyncpg.connect(asyncpg_dsn(settings.catalog_dsn))
+async def _execute(catalog: CatalogSettings, sql: str, *args: object) -> None:
+    db = await asyncpg.connect(asyncpg_dsn(catalog.catalog_dsn))
     try:
         await db.execute(sql, *args)
     finally:
@@ -55,7 +56,7 @@ async def _titles(index: ElasticCatalogStore, query: str) -> list[str]:
 
 
 async def test_change_committed_after_a_later_one_was_synced_is_still_indexed(
-    synced: Settings, index: ElasticCatalogStore
+    synced: CatalogSettings, index: ElasticCatalogStore
 ) -> None:
     slow = await asyncpg.connect(asyncpg_dsn(synced.catalog_dsn))
     try:
@@ -87,7 +88,7 @@ async def test_change_committed_after_a_later_one_was_synced_is_still_indexed(
 
 
 async def test_film_deleted_in_postgres_leaves_search_and_its_people(
-    synced: Settings, index: ElasticCatalogStore
+    synced: CatalogSettings, index: ElasticCatalogStore
 ) -> None:
     await _execute(synced, "DELETE FROM content.film_work WHERE id = $1::uuid", lc.AMELIE)
 
@@ -101,7 +102,7 @@ async def test_film_deleted_in_postgres_leaves_search_and_its_people(
 
 
 async def test_removed_link_leaves_the_film_document(
-    synced: Settings, index: ElasticCatalogStore
+    synced: CatalogSettings, index: ElasticCatalogStore
 ) -> None:
     await _execute(
         synced,
@@ -120,7 +121,7 @@ async def test_removed_link_leaves_the_film_document(
 
 
 async def test_sync_drops_the_cached_copy_of_a_film_changed_in_postgres(
-    synced: Settings, redis_url: str
+    synced: CatalogSettings, redis_url: str
 ) -> None:
     synced.cache_url = redis_url
     cache = open_cache(redis_url, 300)

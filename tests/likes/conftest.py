@@ -31,8 +31,8 @@ async def likes_stack(tmp_path: Path, backend_dsn: str) -> AsyncIterator[Stack]:
     settings = embedded_settings(
         tmp_path / "data", likes_dsn=backend_dsn, likes_poll_seconds=POLL_SECONDS
     )
-    settings.data_dir.mkdir(parents=True)
-    await run_import(settings, legacy_catalog.build_legacy_file(tmp_path / "legacy.db"))
+    settings.process.data_dir.mkdir(parents=True)
+    await run_import(settings.catalog, legacy_catalog.build_legacy_file(tmp_path / "legacy.db"))
     running = Stack(settings, SERVICES, gateway=True)
     await running.start()
     yield running

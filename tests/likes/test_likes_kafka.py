@@ -31,8 +31,8 @@ async def kafka_stack(
         events_topic=kafka_topic,
         likes_poll_seconds=POLL_SECONDS,
     )
-    settings.data_dir.mkdir(parents=True)
-    await run_import(settings, lc.build_legacy_file(tmp_path / "legacy.db"))
+    settings.process.data_dir.mkdir(parents=True)
+    await run_import(settings.catalog, lc.build_legacy_file(tmp_path / "legacy.db"))
     running = Stack(settings, SERVICES, gateway=False)
     await running.start()
     yield running

@@ -85,7 +85,9 @@ async def matrix_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 def _signed_by_us(stack: Stack, *, audience: str | None = None, issuer: str | None = None) -> str:
     settings = stack.settings
     rules = AccessTokenRules(
-        issuer or settings.jwt_issuer, audience or settings.jwt_audience, timedelta(minutes=5)
+        issuer or settings.mesh.jwt_issuer,
+        audience or settings.mesh.jwt_audience,
+        timedelta(minutes=5),
     )
     token, _ = stack.runtime.keys.issue_access_token("user-1", ["user"], rules, datetime.now(UTC))
     return token

@@ -72,7 +72,9 @@ async def kafka_stacks(
         await admin.close()
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    await run_import(embedded_settings(data_dir), build_catalog_file(tmp_path / "legacy.db"))
+    await run_import(
+        embedded_settings(data_dir).catalog, build_catalog_file(tmp_path / "legacy.db")
+    )
     stacks = KafkaStacks(data_dir, kafka_bootstrap, kafka_topic)
     yield stacks
     await stacks.stop()
@@ -189,7 +191,7 @@ async def test_restarted_recommender_folds_every_event_once_in_effect(
     assert await republish_tail(kafka_stacks.bootstrap, kafka_stacks.topic) > 0
 
     stack = await kafka_stacks.start()
-    store = await open_store(stack.settings.recommendations_dsn)
+    store = await open_store(stack.settings.recommendations.recommendations_dsn)
     try:
         async with clients.channel(stack.grpc_address) as channel:
             clients_ = [Client(stack, channel, user) for user in users]

@@ -85,8 +85,8 @@ async def backends() -> AsyncIterator[PrivateBackends]:
 async def running_stack(tmp_path: Path, services: tuple[str, ...], **settings: object) -> Stack:
     """The given services on one port, the catalog holding the legacy test films."""
     config = embedded_settings(tmp_path / "data", **settings)
-    config.data_dir.mkdir(parents=True)
-    await run_import(config, legacy_catalog.build_legacy_file(tmp_path / "legacy.db"))
+    config.process.data_dir.mkdir(parents=True)
+    await run_import(config.catalog, legacy_catalog.build_legacy_file(tmp_path / "legacy.db"))
     stack = Stack(config, services, gateway=False)
     await stack.start()
     return stack
@@ -143,7 +143,7 @@ async def test_postgres_outage_is_unavailable_then_recovers_without_losing_write
             start=lambda: backends.start("postgres"),
         )
 
-    dsn = postgres_stack.settings.auth_dsn
+    dsn = postgres_stack.settings.auth.auth_dsn
     connection = await asyncpg.connect(dsn)
     try:
         logins = {r["login"] for r in await connection.fetch("SELECT login FROM users")}
@@ -365,7 +365,9 @@ async def test_kafka_outage_delays_but_never_loses_a_like_on_its_way_to_recommen
             fails_while_down=False,
         )
     # Every acknowledged like reaches the recommender's projection through Kafka.
-    store = await open_recommendations_store(kafka_stack.settings.recommendations_dsn)
+    store = await open_recommendations_store(
+        kafka_stack.settings.recommendations.recommendations_dsn
+    )
     missing = set(report.acknowledged)
     try:
         with contextlib.suppress(TimeoutError):

@@ -43,7 +43,9 @@ async def _others(tmp_path: Path, auth: Stack, **overrides: object) -> Stack:
 def _foreign_token(stack: Stack) -> str:
     """Well formed, but signed by a key the auth service never published."""
     settings = stack.settings
-    rules = AccessTokenRules(settings.jwt_issuer, settings.jwt_audience, timedelta(minutes=5))
+    rules = AccessTokenRules(
+        settings.mesh.jwt_issuer, settings.mesh.jwt_audience, timedelta(minutes=5)
+    )
     foreign = KeyRing([new_signing_key(datetime.now(UTC))])
     token, _ = foreign.issue_access_token("intruder", ["user"], rules, datetime.now(UTC))
     return token

@@ -20,8 +20,8 @@ from tests.fixtures.stack import embedded_settings
 @pytest.fixture
 async def catalog_stack(tmp_path: Path) -> AsyncIterator[Stack]:
     settings = embedded_settings(tmp_path / "data")
-    settings.data_dir.mkdir(parents=True)
-    await run_import(settings, lc.build_legacy_file(tmp_path / "legacy.db"))
+    settings.process.data_dir.mkdir(parents=True)
+    await run_import(settings.catalog, lc.build_legacy_file(tmp_path / "legacy.db"))
     running = Stack(settings, SERVICES, gateway=True)
     await running.start()
     yield running

@@ -19,7 +19,6 @@ import structlog
 from gigachat import GigaChat
 from gigachat.models import Chat, ChatCompletion, Models
 
-from services.kit.config import Settings
 from services.recommendations.llm import calling, metrics, modes
 from services.recommendations.llm.cache import LlmCache, MemoryLlmCache, profile_key
 from services.recommendations.llm.calling import RetryPolicy
@@ -36,6 +35,7 @@ from services.recommendations.llm.types import (
     TasteProfile,
     TitleGrounder,
 )
+from services.recommendations.settings import GigaChatSettings
 
 log = structlog.get_logger(__name__)
 
@@ -283,7 +283,7 @@ def _without(result: LlmResult, excluded: frozenset[str]) -> LlmResult:
 
 
 def create_llm_source(
-    settings: Settings,
+    config: GigaChatSettings,
     grounder: TitleGrounder,
     *,
     cache: LlmCache | None = None,
@@ -294,35 +294,35 @@ def create_llm_source(
     No credentials, or ``CINEMA_LLM_MODE=off``: a source that always answers DISABLED.
     """
     client: GigaChat | None = None
-    mode = None if settings.llm_mode == "off" else LlmMode(settings.llm_mode)
-    if settings.gigachat_credentials and mode is not None:
+    mode = None if config.llm_mode == "off" else LlmMode(config.llm_mode)
+    if config.gigachat_credentials and mode is not None:
         client = GigaChat(
-            credentials=settings.gigachat_credentials,
-            scope=settings.gigachat_scope,
-            model=settings.gigachat_model,
-            base_url=settings.gigachat_base_url,
-            auth_url=settings.gigachat_auth_url,
-            verify_ssl_certs=settings.gigachat_verify_ssl,
-            ca_bundle_file=settings.gigachat_ca_bundle_file or None,
-            timeout=settings.gigachat_timeout_seconds,
+            credentials=config.gigachat_credentials,
+            scope=config.gigachat_scope,
+            model=config.gigachat_model,
+            base_url=config.gigachat_base_url,
+            auth_url=config.gigachat_auth_url,
+            verify_ssl_certs=config.gigachat_verify_ssl,
+            ca_bundle_file=config.gigachat_ca_bundle_file or None,
+            timeout=config.gigachat_timeout_seconds,
             max_retries=0,  # retries are ours (calling.py), each paid from the budget
         )
     return LlmSource(
         client=client,
         grounder=grounder,
-        model=settings.gigachat_model,
+        model=config.gigachat_model,
         mode=mode,
         cache=cache if cache is not None else MemoryLlmCache(clock),
-        budget=HourlyBudget(settings.llm_calls_per_hour, clock),
+        budget=HourlyBudget(config.llm_calls_per_hour, clock),
         breaker=CircuitBreaker(
-            settings.llm_breaker_failures, settings.llm_breaker_reset_seconds, clock
+            config.llm_breaker_failures, config.llm_breaker_reset_seconds, clock
         ),
-        max_concurrency=settings.llm_max_concurrency,
+        max_concurrency=config.llm_max_concurrency,
         retry=RetryPolicy(
-            attempts=settings.llm_retry_attempts,
-            initial_backoff_seconds=settings.llm_retry_backoff_seconds,
-            max_backoff_seconds=settings.llm_retry_max_backoff_seconds,
+            attempts=config.llm_retry_attempts,
+            initial_backoff_seconds=config.llm_retry_backoff_seconds,
+            max_backoff_seconds=config.llm_retry_max_backoff_seconds,
         ),
-        cache_ttl_seconds=settings.llm_cache_ttl_seconds,
+        cache_ttl_seconds=config.llm_cache_ttl_seconds,
         clock=clock,
     )

@@ -9,8 +9,8 @@ import pytest
 
 from services.catalog.matching import TitleQuery, best_match
 from services.catalog.records import FilmSummary, FilmType
-from services.kit.config import Settings
 from services.recommendations.llm import LlmSource, RatedFilm, TasteProfile, create_llm_source
+from services.recommendations.settings import GigaChatSettings
 from tests.fakes.gigachat import CREDENTIALS, FakeGigaChat, running_fake_gigachat
 
 CATALOG = [
@@ -119,7 +119,7 @@ async def make_source(
             "llm_retry_max_backoff_seconds": 0.05,
             **overrides,
         }
-        source = create_llm_source(Settings(**values), grounder, clock=clock)  # type: ignore[arg-type]
+        source = create_llm_source(GigaChatSettings(**values), grounder, clock=clock)  # type: ignore[arg-type]
         made.append(source)
         return source
 

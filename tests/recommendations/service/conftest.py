@@ -36,8 +36,10 @@ async def start_stack(tmp_path: Path) -> AsyncIterator[StartStack]:
 
     async def start(**overrides: object) -> Stack:
         settings = embedded_settings(tmp_path / f"data{len(started)}", **{**FAST, **overrides})
-        settings.data_dir.mkdir(parents=True)
-        await run_import(settings, build_catalog_file(tmp_path / f"legacy{len(started)}.db"))
+        settings.process.data_dir.mkdir(parents=True)
+        await run_import(
+            settings.catalog, build_catalog_file(tmp_path / f"legacy{len(started)}.db")
+        )
         stack = Stack(settings, SERVICES, gateway=True)
         await stack.start()
         started.append(stack)

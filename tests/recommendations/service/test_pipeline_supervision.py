@@ -75,7 +75,7 @@ async def test_pipeline_resumes_folding_events_after_its_store_failed(
     favourite = film_ids(listed)[0]
     restarts = pipeline_restarts()
     # The projection's table vanishes: folding the next event fails until it is back.
-    database = sqlite_path(stack.settings.recommendations_dsn)
+    database = sqlite_path(stack.settings.recommendations.recommendations_dsn)
     _rename(database, "interactions", "interactions_away")
     try:
         await user.rate(favourite)
@@ -94,8 +94,8 @@ async def test_pipeline_resumes_folding_events_after_its_store_failed(
 async def core(tmp_path: Path) -> AsyncIterator[Stack]:
     """Auth, catalog and likes in one process, the recommender's neighbours."""
     settings = embedded_settings(tmp_path / "core", **FAST)
-    settings.data_dir.mkdir(parents=True)
-    await run_import(settings, build_catalog_file(tmp_path / "legacy.db"))
+    settings.process.data_dir.mkdir(parents=True)
+    await run_import(settings.catalog, build_catalog_file(tmp_path / "legacy.db"))
     stack = Stack(settings, ("auth", "catalog", "likes"), gateway=False)
     await stack.start()
     yield stack

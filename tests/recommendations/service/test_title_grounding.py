@@ -12,7 +12,7 @@ async def test_titles_the_catalog_would_refuse_match_nothing_and_spoil_nothing(
     start_stack: StartStack,
 ) -> None:
     stack = await start_stack()
-    catalog = CatalogClient(lambda: stack.settings.catalog_target)
+    catalog = CatalogClient(lambda: stack.settings.mesh.catalog_target)
     refused = ["\ufdfa" * 300, "x" * 301, "   "]
     # 200 long made-up titles: more, in count and in characters, than one MatchTitles takes.
     made_up = [f"{n} {'a made-up film ' * 18}" for n in range(200)]
