@@ -53,10 +53,6 @@ SELECT g.id::text, g.name, g.description,
 _ROLE_ORDER = (Role.ACTOR, Role.DIRECTOR, Role.WRITER)
 
 
-def _date(text: str | None) -> PartialDate | None:
-    return PartialDate.parse(text) if text else None
-
-
 async def films(db: asyncpg.Connection, ids: Sequence[str]) -> list[Film]:
     found = []
     for row in await db.fetch(_FILMS, list(ids)):
@@ -79,7 +75,7 @@ async def persons(db: asyncpg.Connection, ids: Sequence[str]) -> list[Person]:
             )
             for f in json.loads(row[3])
         )  # fmt: skip
-        found.append(Person(row[0], row[1], _date(row[2]), films_of))
+        found.append(Person(row[0], row[1], PartialDate.stored(row[2]), films_of))
     return found
 
 

@@ -132,10 +132,6 @@ def index_name(prefix: str, kind: str) -> str:
     return f"{prefix}{kind}"
 
 
-def _date(value: str | None) -> PartialDate | None:
-    return PartialDate.parse(value) if value else None
-
-
 def _refs(people: tuple[PersonRef, ...]) -> list[dict[str, str]]:
     return [{"id": p.id, "full_name": p.full_name} for p in people]
 
@@ -210,7 +206,7 @@ def person_from(doc: dict[str, Any], max_films: int | None = None) -> Person:
     return Person(
         doc["id"],
         doc["full_name"],
-        _date(doc.get("birth_date")),
+        PartialDate.stored(doc.get("birth_date")),
         tuple(
             PersonFilm(summary_from(f["film"]), tuple(Role(r) for r in f["roles"]))
             for f in films[:max_films]

@@ -54,6 +54,11 @@ class PartialDate:
             raise ValueError(f"day without month: {text!r}")
         return cls(year, month, day)
 
+    @classmethod
+    def stored(cls, text: str | None) -> PartialDate | None:
+        """A date as the stores keep it: parsed, or None when there is none."""
+        return cls.parse(text) if text else None
+
     def __str__(self) -> str:
         text = f"{self.year:04d}"
         if self.month:
@@ -123,7 +128,7 @@ class Film:
             id=film_id,
             title=title,
             description=description or "",
-            creation_date=PartialDate.parse(created) if created else None,
+            creation_date=PartialDate.stored(created),
             rating=rating,
             type=FilmType(film_type),
             certificate=certificate or "",

@@ -52,10 +52,6 @@ _TYPO_CUTOFF = 0.75
 _MAX_TERMS = 32
 
 
-def _date(text: str | None) -> PartialDate | None:
-    return PartialDate.parse(text) if text else None
-
-
 def _marks(count: int) -> str:
     return ",".join("?" * count)
 
@@ -286,7 +282,7 @@ class SqliteCatalogStore:
             pid: Person(
                 pid,
                 name,
-                _date(birth),
+                PartialDate.stored(birth),
                 tuple(
                     PersonFilm(summaries[f], tuple(roles[(pid, f)]))
                     for f in films_of[pid]
