@@ -53,7 +53,6 @@ class Pipeline:
         self._debounce = config.recommendations_debounce_seconds
         self._sweep_seconds = config.recommendations_sweep_seconds
         self._sweep_batch = config.recommendations_sweep_batch
-        self._swept_up_to: StaleList | None = None  # the sweep's position, see below
         self._max_age = timedelta(seconds=config.recommendations_max_age_seconds)
         self._llm_on_events = config.recommendations_llm_on_events
         self._due: dict[str, tuple[float, float]] = {}  # user -> (first event, refresh at)
@@ -151,28 +150,34 @@ class Pipeline:
         task.add_done_callback(self._tasks.discard)
 
     async def sweep(self) -> None:
-        """Refreshes a batch of stale lists every ``sweep_seconds``, until cancelled; a
-        failure ends the run (its supervisor restarts it, and it carries on in order)."""
+        """Every ``sweep_seconds``, one pass over the stale lists, until cancelled; a
+        failure ends the run (its supervisor restarts it, and the next pass starts over)."""
         while True:
             await asyncio.sleep(self._sweep_seconds)
-            await self._sweep_batch_of_lists()
+            await self._sweep_pass()
 
-    async def _sweep_batch_of_lists(self) -> None:
-        """The next stale lists in (generated, user) order, from where the last batch ended.
+    async def _sweep_pass(self) -> None:
+        """Every list stale when the pass starts, once, in (generated, user) order, read a
+        batch at a time: what a pass renews is bounded by the refreshes, not by a batch
+        per period.
 
         A list the sweep could not renew (GigaChat's budget or breaker said no, so the
-        old one was kept; or the refresh failed) keeps its old time: picked the oldest
-        first every time, the same few users would be swept again and again. So the
-        sweep moves on through every stale list, and starts over only past the last.
+        old one was kept; or the refresh failed) keeps its old time, so the pass walks
+        past it by position rather than by age: the lists behind it are reached too.
+        Refreshes run one at a time, so the sweep holds one of the refresher's slots and
+        the likes' own refreshes keep the others.
         """
+        started = time.perf_counter()
         older_than = to_micros(self._clock() - self._max_age)
-        due = await self._store.stale_lists(older_than, self._sweep_batch, self._swept_up_to)
-        if not due and self._swept_up_to is not None:
-            self._swept_up_to = None
-            due = await self._store.stale_lists(older_than, self._sweep_batch)
-        for stale in due:
-            result = await self._refresher.refresh(
-                stale.user_id, allow_llm=self._llm_on_events, trigger="sweep"
-            )
-            self._swept_up_to = stale
-            log.info("list_swept", user_id=stale.user_id, status=result.status.name)
+        swept = 0
+        after: StaleList | None = None
+        while due := await self._store.stale_lists(older_than, self._sweep_batch, after):
+            for stale in due:
+                result = await self._refresher.refresh(
+                    stale.user_id, allow_llm=self._llm_on_events, trigger="sweep"
+                )
+                log.info("list_swept", user_id=stale.user_id, status=result.status.name)
+            swept += len(due)
+            after = due[-1]
+        elapsed = time.perf_counter() - started
+        log.info("sweep_finished", lists=swept, seconds=round(elapsed, 3))

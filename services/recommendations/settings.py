@@ -32,13 +32,13 @@ class RecommendationsSettings(Section):
         True, description="After an event's local refresh, refresh again with GigaChat (budgeted)."
     )
     recommendations_sweep_seconds: float = Field(
-        300.0, gt=0, description="How often the sweep looks for stale lists."
+        300.0, gt=0, description="How often the sweep renews every stale list, one pass."
     )
     recommendations_max_age_seconds: float = Field(
         6 * 3600.0, gt=0, description="Lists older than this are refreshed by the sweep."
     )
     recommendations_sweep_batch: int = Field(
-        100, gt=0, description="Stale lists one sweep refreshes, the longest unswept first."
+        100, gt=0, description="Stale lists the sweep reads from the store at a time."
     )
     recommendations_model_rebuild_seconds: float = Field(
         300.0, gt=0, description="Longest time new likes wait before the models are refitted."

@@ -1,8 +1,10 @@
-"""The periodic sweep refreshes stale lists, and advances even when GigaChat says no."""
+"""The periodic sweep renews every stale list in one pass, and advances even when GigaChat
+says no."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +52,46 @@ async def test_sweep_visits_every_stale_user_before_anyone_again_while_gigachat_
     for start in range(len(after_all) - USERS + 1):
         assert len(set(after_all[start : start + USERS])) == USERS, after_all
     assert fake_gigachat.calls["chat"] == 0
+
+
+async def test_one_pass_renews_every_stale_list_not_one_batch_per_period(
+    start_stack: StartStack, connect: Connect
+) -> None:
+    # Batches of 2 and a long period: a batch per period would take three periods.
+    stack = await start_stack(
+        recommendations_max_age_seconds=0.01,
+        recommendations_sweep_seconds=2.0,
+        recommendations_sweep_batch=2,
+    )
+    fans = [connect(stack) for _ in range(USERS)]
+    with structlog.testing.capture_logs() as logged:
+        for fan in fans:
+            await fan.rate(IDS["Heat"])
+            await fan.list_until(lambda r: not r.fallback)
+        ready = len(logged)
+        async with asyncio.timeout(20):
+            while not (passes := _passes(logged[ready:])):  # noqa: ASYNC110 (polls the log)
+                await asyncio.sleep(0.05)
+    swept, finished = passes[0]
+    assert finished["lists"] == len(swept) == USERS
+    assert set(swept) == {fan.user_id for fan in fans}
+    assert {e["status"] for e in logged[ready:] if e["event"] == "list_swept"} <= {
+        "REFRESHED",
+        "UNCHANGED",
+    }
+
+
+def _passes(logged: list[dict[str, Any]]) -> list[tuple[list[str], dict[str, Any]]]:
+    """Each whole pass in ``logged`` (between two ``sweep_finished`` lines: the one before
+    the first may have started earlier): the users it swept, and its ``sweep_finished``."""
+    ends = [number for number, entry in enumerate(logged) if entry["event"] == "sweep_finished"]
+    return [
+        (
+            [e["user_id"] for e in logged[start + 1 : end] if e["event"] == "list_swept"],
+            logged[end],
+        )
+        for start, end in itertools.pairwise(ends)
+    ]
 
 
 def _after_everyone_was_visited(logged: list[dict[str, Any]], users: set[str]) -> list[str]:
