@@ -12,7 +12,7 @@ from services.catalog.records import FilmFilter, FilmOrder, FilmType, Role
 from services.catalog.store import CatalogStore, open_store
 from services.settings import Settings
 from tests.etl import legacy_catalog as lc
-from tests.reliability.storm import STEPS
+from tests.reliability.storm import STEPS, cancellation_storm
 
 
 async def _match(store: CatalogStore, title: str, year: int | None = None) -> str | None:
@@ -136,5 +136,27 @@ async def test_reads_cancelled_while_the_store_opens_leave_no_connection_behind(
             film = await fresh.get_film(lc.MATRIX)
             assert film is not None and film.title == "The Matrix"
             await fresh.close()
+        gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
+
+
+async def test_a_storm_of_cancelled_reads_leaves_the_store_answering(store: CatalogStore) -> None:
+    # Each RPC's deadline may cut its read at any await: a search mid-flight on the
+    # Elasticsearch client, a query on SQLite's connection. None may wedge the store.
+    async def read(number: int) -> object:
+        kind = number % 3
+        if kind == 0:
+            return await store.get_film(lc.MATRIX)
+        if kind == 1:
+            return await store.search_films("matrix", 0, 10)
+        return await store.get_person(lc.REEVES)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        await cancellation_storm(read, count=300)
+        film = await store.get_film(lc.MATRIX)
+        assert film is not None and film.title == "The Matrix"
+        found = await store.search_films("matrix", 0, 10)
+        assert lc.MATRIX in [f.id for f in found.items]
         gc.collect()
     assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
