@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 import grpc
-import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 
@@ -15,8 +13,11 @@ from gateway.channels import ChannelPool
 from services.kit import clients
 
 HEALTH = "grpc.health.v1.Health"
-#: Long enough that gRPC's default backoff (1 s, x1.6 per failure) has grown to seconds.
-DOWN_SECONDS = 6.0
+#: gRPC's default backoff (1 s, x1.6 per failure, jittered by 20%) tries again between
+#: 12.7 and 18.9 s after the server went away, then not before 21.2 s: restarted at 19 s,
+#: a channel on the defaults is back 2.2 s later at the earliest, never within the limit.
+DOWN_SECONDS = 19.0
+LIMIT_SECONDS = 2.0
 
 
 async def _serve(port: int) -> tuple[grpc.aio.Server, int]:
@@ -56,22 +57,25 @@ def _gateway_channel(target: str) -> grpc.aio.Channel:
     return pool.channel(HEALTH)
 
 
-@pytest.mark.parametrize("open_channel", [_kit_channel, _gateway_channel], ids=["kit", "gateway"])
-async def test_a_restarted_server_is_reached_again_within_seconds(
-    open_channel: Callable[[str], grpc.aio.Channel],
-) -> None:
+async def test_a_restarted_server_is_reached_again_within_seconds() -> None:
     server, port = await _serve(0)
-    channel = open_channel(f"127.0.0.1:{port}")
+    target = f"127.0.0.1:{port}"
+    channels = {"kit": _kit_channel(target), "gateway": _gateway_channel(target)}
     try:
-        assert await _answers(channel)
+        for channel in channels.values():
+            assert await _answers(channel)
         await server.stop(0)
         down_since = time.monotonic()
         while time.monotonic() - down_since < DOWN_SECONDS:
-            assert not await _answers(channel)
+            for channel in channels.values():
+                assert not await _answers(channel)
             await asyncio.sleep(0.2)
 
         server, _ = await _serve(port)
-        assert await _seconds_until_it_answers(channel) < 2.0
+        back = await asyncio.gather(*(_seconds_until_it_answers(c) for c in channels.values()))
+        print("reconnect seconds", dict(zip(channels, back, strict=True)))
+        assert max(back) < LIMIT_SECONDS, dict(zip(channels, back, strict=True))
     finally:
-        await channel.close()
+        for channel in channels.values():
+            await channel.close()
         await server.stop(0)
