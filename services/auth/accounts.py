@@ -15,15 +15,10 @@ import structlog
 
 from services.auth import refresh, rules
 from services.auth.passwords import Passwords
+from services.auth.records import LoginHistoryPage, LoginRecord, UserAccount
 from services.auth.refresh import IssuedRefreshToken
 from services.auth.signing import SigningKeys
-from services.auth.store import (
-    AuthStore,
-    LoginHistoryPage,
-    LoginRecord,
-    LoginTaken,
-    UserAccount,
-)
+from services.auth.store import AuthStore, LoginTaken
 from services.auth.throttle import LoginThrottle
 from services.kit.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
 from services.kit.keyring import AccessTokenRules

@@ -11,7 +11,7 @@ from google.protobuf import json_format
 from cinema.auth.v1 import auth_pb2, auth_pb2_grpc
 from services.auth import rules
 from services.auth.accounts import Accounts, Client, TokenPair
-from services.auth.store import UserAccount
+from services.auth.records import UserAccount
 from services.kit.context import caller
 from services.kit.errors import Unauthenticated, Unavailable
 from services.kit.interceptors import metadata_value

@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.auth.keys import signing_key_from_pem
+from services.auth.records import LoginHistoryPage, LoginRecord, UserAccount
 from services.auth.refresh import IssuedRefreshToken, PresentedRefreshToken
-from services.auth.store import LoginHistoryPage, LoginRecord, LoginTaken, UserAccount
+from services.auth.store import LoginTaken
 from services.auth.tables import login_events, refresh_tokens, signing_keys, token_families, users
 from services.kit.cancellation import completes
 from services.kit.keyring import SigningKey

@@ -11,7 +11,8 @@ import pytest
 
 from services.auth import refresh
 from services.auth.keys import new_signing_key
-from services.auth.store import AuthStore, LoginRecord, LoginTaken, UserAccount, open_store
+from services.auth.records import LoginRecord, UserAccount
+from services.auth.store import AuthStore, LoginTaken, open_store
 from tests.reliability.storm import cancellation_storm
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
