@@ -12,11 +12,13 @@ now invalid keeps its last good version.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -48,8 +50,12 @@ class CatalogWriter(Protocol):
         """The stored record hash of each of these ids that exists."""
         ...
 
-    async def write(self, table: str, records: list[Record], hashes: dict[str, str]) -> None:
-        """Insert or update ``records`` (one batch, one transaction)."""
+    async def write(
+        self, table: str, records: list[Record], hashes: dict[str, str], new: set[str]
+    ) -> None:
+        """Insert or update ``records`` (one batch, one transaction); ``new`` holds the
+        ids that were not stored when the batch was read (a writer may insert those
+        plainly, and must still cope if one has appeared since)."""
         ...
 
     async def finish(self, films: set[str], persons: set[str], genres: set[str]) -> set[str]:
@@ -189,6 +195,56 @@ async def _prune(
             touched["persons"] |= stale  # so the embedded index drops their search rows
 
 
+@dataclass
+class _Batch:
+    """A batch of source rows, parsed, checked and hashed: what the writer gets."""
+
+    rows: int
+    valid: list[Record]
+    hashes: dict[str, str]
+    problems: list[str]
+
+
+def _prepared(
+    source: LegacySource,
+    table: str,
+    batch_size: int,
+    checker: _Checker,
+    seen: set[str],
+) -> Iterator[_Batch]:
+    """``table``'s batches in order; the cross-row checks see every earlier row."""
+    for rows in source.rows(table, batch_size):
+        valid: list[Record] = []
+        problems: list[str] = []
+        for row in rows:
+            if (source_id := _source_id(row)) is not None:
+                seen.add(source_id)
+            try:
+                record = parse(table, row)
+                checker.check(record)
+            except BadRow as problem:
+                problems.append(f"{table} {row['id']}: {problem}")
+                continue
+            checker.accept(table, record)
+            valid.append(record)
+        yield _Batch(len(rows), valid, {r.id: record_hash(r) for r in valid}, problems)
+
+
+async def _one_ahead(batches: Iterator[_Batch]) -> AsyncIterator[_Batch]:
+    """The batches, each next one prepared in a thread while the caller writes this one.
+
+    Parsing and hashing are CPU; writing waits on the database: overlapped, an import
+    takes about the longer of the two instead of their sum. One thread, so batches stay
+    in order and the source is read by one thread at a time.
+    """
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(1, thread_name_prefix="etl-prepare") as thread:
+        upcoming = loop.run_in_executor(thread, next, batches, None)
+        while (batch := await upcoming) is not None:
+            upcoming = loop.run_in_executor(thread, next, batches, None)
+            yield batch
+
+
 async def import_legacy(
     path: Path,
     writer: CatalogWriter,
@@ -208,31 +264,22 @@ async def import_legacy(
         for table in TABLES:
             counts = report.counts.setdefault(table, Counter())
             total, done = source.count(table), 0
-            for rows in source.rows(table, batch_size):
-                valid: list[Record] = []
-                for row in rows:
-                    if (source_id := _source_id(row)) is not None:
-                        seen[table].add(source_id)
-                    try:
-                        record = parse(table, row)
-                        checker.check(record)
-                    except BadRow as problem:
-                        counts["skipped"] += 1
-                        report.problems.append(f"{table} {row['id']}: {problem}")
-                        continue
-                    checker.accept(table, record)
-                    valid.append(record)
-                hashes = {r.id: record_hash(r) for r in valid}
+            batches = _prepared(source, table, batch_size, checker, seen[table])
+            async for batch in _one_ahead(batches):
+                counts["skipped"] += len(batch.problems)
+                report.problems.extend(batch.problems)
+                hashes = batch.hashes
                 stored = await writer.hashes(table, list(hashes))
-                changed = [r for r in valid if stored.get(r.id) != hashes[r.id]]
-                counts["inserted"] += sum(1 for r in changed if r.id not in stored)
-                counts["updated"] += sum(1 for r in changed if r.id in stored)
-                counts["unchanged"] += len(valid) - len(changed)
+                changed = [r for r in batch.valid if stored.get(r.id) != hashes[r.id]]
+                new = {r.id for r in changed if r.id not in stored}
+                counts["inserted"] += len(new)
+                counts["updated"] += len(changed) - len(new)
+                counts["unchanged"] += len(batch.valid) - len(changed)
                 if changed:
-                    await writer.write(table, changed, hashes)
+                    await writer.write(table, changed, hashes, new)
                     for kind, ids in _affected(table, changed, {r.id for r in changed}).items():
                         touched[kind] |= ids
-                done += len(rows)
+                done += batch.rows
                 if progress is not None:
                     progress(table, done, total)
         if prune:

@@ -190,8 +190,11 @@ class LegacySource:
     def __init__(self, path: Path) -> None:
         if not path.is_file():
             raise FileNotFoundError(f"no legacy database at {path}")
-        # Read-only: the ETL must never change the business's file.
-        self._connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # Read-only: the ETL must never change the business's file. The import reads it
+        # from a worker thread (one at a time), so the connection may change threads.
+        self._connection = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, check_same_thread=False
+        )
         self._connection.row_factory = sqlite3.Row
 
     def count(self, table: str) -> int:

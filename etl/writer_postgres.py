@@ -140,32 +140,54 @@ class PostgresCatalogWriter:
         )
         return {row[0]: row[1] for row in rows}
 
-    async def write(self, table: str, records: list[Record], hashes: dict[str, str]) -> None:
-        """One batch: COPY into a scratch table, then one upsert statement from it.
+    async def write(
+        self, table: str, records: list[Record], hashes: dict[str, str], new: set[str]
+    ) -> None:
+        """One batch, one transaction: rows not stored yet are COPYed into the table;
+        the others are COPYed into a scratch table and upserted from it in one statement.
 
-        One statement a batch, not one a row: the change log's statement triggers then
-        fire once a batch, and COPY is the fastest way in for the rows themselves.
+        Statements, not rows: the change log's statement triggers fire once per
+        statement, and COPY is the fastest way in. A plain COPY skips the upsert's
+        per-row conflict check (most of a first import's time); should a "new" row have
+        been written meanwhile, by another import, the batch is upserted instead.
         """
+        fresh = [_row(r, hashes[r.id]) for r in records if r.id in new]
+        known = [_row(r, hashes[r.id]) for r in records if r.id not in new]
+        try:
+            async with self._db.transaction():
+                if fresh:
+                    await self._db.copy_records_to_table(
+                        table, schema_name="content", columns=_COLUMNS[table], records=fresh
+                    )
+                if known:
+                    await self._upsert(table, known)
+        except asyncpg.UniqueViolationError:
+            self._scratch.clear()  # the rollback took any scratch table made in it
+            async with self._db.transaction():
+                await self._upsert(table, fresh + known)
+        except BaseException:
+            self._scratch.clear()
+            raise
+
+    async def _upsert(self, table: str, rows: list[tuple[object, ...]]) -> None:
+        """COPY into a scratch table, then one INSERT ... ON CONFLICT from it."""
         columns = _COLUMNS[table]
         names = ", ".join(columns)
         updates = [f"{c} = excluded.{c}" for c in columns if c not in ("id", "created_at")]
         if table not in _LINKS:
             updates.append("updated_at = now()")
         scratch = f"etl_{table}"
-        async with self._db.transaction():
-            if table not in self._scratch:
-                await self._db.execute(
-                    f"CREATE TEMP TABLE IF NOT EXISTS {scratch}"
-                    f" (LIKE content.{table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-                )
-                self._scratch.add(table)
-            await self._db.copy_records_to_table(
-                scratch, columns=list(columns), records=[_row(r, hashes[r.id]) for r in records]
-            )
+        if table not in self._scratch:
             await self._db.execute(
-                f"INSERT INTO content.{table} ({names}) SELECT {names} FROM {scratch}"
-                f" ON CONFLICT (id) DO UPDATE SET {', '.join(updates)}"
+                f"CREATE TEMP TABLE IF NOT EXISTS {scratch}"
+                f" (LIKE content.{table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
             )
+            self._scratch.add(table)
+        await self._db.copy_records_to_table(scratch, columns=list(columns), records=rows)
+        await self._db.execute(
+            f"INSERT INTO content.{table} ({names}) SELECT {names} FROM {scratch}"
+            f" ON CONFLICT (id) DO UPDATE SET {', '.join(updates)}"
+        )
 
     async def finish(self, films: set[str], persons: set[str], genres: set[str]) -> set[str]:
         """Touch every film whose document changed, so that sync re-indexes it."""

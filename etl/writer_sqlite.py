@@ -85,7 +85,10 @@ class SqliteCatalogWriter:
         )
         return {row[0]: row[1] for row in await cursor.fetchall()}
 
-    async def write(self, table: str, records: list[Record], hashes: dict[str, str]) -> None:
+    async def write(
+        self, table: str, records: list[Record], hashes: dict[str, str], new: set[str]
+    ) -> None:
+        # One upsert for both kinds: SQLite's costs no more than a plain insert.
         now = datetime.now(UTC).isoformat()
         columns = _COLUMNS[table]
         width = columns.count(",") + 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
-from etl.importer import import_legacy
+from etl.importer import import_legacy, record_hash
+from etl.legacy import GenreRecord
 from etl.pipeline import open_writer
 from etl.writer_postgres import asyncpg_dsn
 from services.settings import Settings
@@ -73,3 +75,19 @@ async def test_postgres_keeps_ids_genres_and_roles(postgres_dsn: str, tmp_path: 
     assert [r[0] for r in roles] == ["director", "writer"]
     assert [r[0] for r in genres] == ["Crime", "Drama"]
     assert date == "2016"
+
+
+async def test_a_row_written_since_it_was_read_as_new_is_updated_not_an_error(
+    target: Settings, tmp_path: Path
+) -> None:
+    # Another import may write a row between this batch's read and its write: the row
+    # the writer was told is new is there already, and must be upserted all the same.
+    writer = await open_writer(target.catalog)
+    try:
+        await import_legacy(lc.build_legacy_file(tmp_path / "legacy.db"), writer)
+        renamed = GenreRecord(lc.SCI_FI, "Science fiction", "", datetime(2020, 1, 1, tzinfo=UTC))
+        digest = record_hash(renamed)
+        await writer.write("genre", [renamed], {lc.SCI_FI: digest}, new={lc.SCI_FI})
+        assert await writer.hashes("genre", [lc.SCI_FI]) == {lc.SCI_FI: digest}
+    finally:
+        await writer.close()
