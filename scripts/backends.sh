@@ -27,7 +27,10 @@ M2_REPO=${CINEMA_BACKENDS_M2:-$CACHE/m2}
 PG_PORT=${CINEMA_PG_PORT:-55432}
 REDIS_PORT=${CINEMA_REDIS_PORT:-56379}
 ES_PORT=${CINEMA_ES_PORT:-59200}
-ES_TRANSPORT_PORT=${CINEMA_ES_TRANSPORT_PORT:-59300}
+# A range, as Elasticsearch's own default is: the node-to-node port is not one clients use, and a
+# single port inside the ephemeral range can be held by some outgoing connection's local end
+# (CI once failed to bind 59300 exactly so); the node binds the first free port of the range.
+ES_TRANSPORT_PORT=${CINEMA_ES_TRANSPORT_PORT:-59300-59399}
 MONGO_PORT=${CINEMA_MONGO_PORT:-57017}
 KAFKA_PORT=${CINEMA_KAFKA_PORT:-59092}
 KAFKA_CONTROLLER_PORT=${CINEMA_KAFKA_CONTROLLER_PORT:-59093}
@@ -63,6 +66,14 @@ as_user() {
 
 own() { if is_root; then chown -R "$RUN_USER" "$@"; fi; }
 
+# why_failed LOG: the lines of a failed start's log that name the cause (a Java stack trace's
+# first lines and its "Caused by"s, error lines), then its tail.
+why_failed() {
+    grep -m 8 -E '(Exception|Error)[:[ ]|^Caused by|ERROR|FATAL|FAILED' "$1" 2>/dev/null | cut -c1-400 || true
+    echo '...'
+    tail -n 15 "$1" 2>/dev/null || true
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 pid_of() { [[ -s $1 ]] && head -n1 "$1" | tr -dc '0-9'; }
@@ -81,11 +92,11 @@ wait_healthy() {
             return 0
         fi
         if [[ -n $pidfile ]] && [[ -e $pidfile ]] && ! pid_alive "$pidfile"; then
-            die "$name failed to start: its process exited. Log: $logfile"$'\n'"$(tail -n 15 "$logfile" 2>/dev/null || true)"
+            die "$name failed to start: its process exited. Log: $logfile"$'\n'"$(why_failed "$logfile")"
         fi
         sleep 0.5
     done
-    die "$name failed to become healthy within ${TIMEOUT}s (CINEMA_BACKENDS_TIMEOUT). Log: $logfile"$'\n'"$(tail -n 15 "$logfile" 2>/dev/null || true)"
+    die "$name failed to become healthy within ${TIMEOUT}s (CINEMA_BACKENDS_TIMEOUT). Log: $logfile"$'\n'"$(why_failed "$logfile")"
 }
 
 # Start a long-running process detached from this shell, recording its pid. The pid file and
@@ -314,7 +325,7 @@ EOF
         fi
         log "starting postgres on 127.0.0.1:$PG_PORT"
         as_user "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t "$TIMEOUT" start >/dev/null 2>&1 9>&- ||
-            die "postgres failed to start. Log: $logfile"$'\n'"$(tail -n 15 "$logfile" 2>/dev/null || true)"
+            die "postgres failed to start. Log: $logfile"$'\n'"$(why_failed "$logfile")"
         wait_healthy postgres "$logfile" "$pidfile" pg_healthy
     fi
     # a dedicated database for FerretDB
@@ -374,7 +385,7 @@ start_elasticsearch() {
         -Ecluster.routing.allocation.disk.threshold_enabled=false \
         -Eaction.destructive_requires_name=false \
         >"$dir/logs/startup.log" 2>&1 9>&- ||
-        die "elasticsearch failed to start. Logs: $dir/logs/startup.log, $logfile"$'\n'"$(tail -n 15 "$dir/logs/startup.log" 2>/dev/null || true)"
+        die "elasticsearch failed to start. Logs: $dir/logs/startup.log, $logfile"$'\n'"$(why_failed "$dir/logs/startup.log")"
     wait_healthy elasticsearch "$logfile" "$pidfile" es_healthy
 }
 
