@@ -19,6 +19,9 @@ class CatalogSnapshot:
     summaries: dict[str, catalog_pb2.FilmSummary]
 
 
+_KINDS = {catalog_pb2.FILM_TYPE_MOVIE: "movie", catalog_pb2.FILM_TYPE_TV_SHOW: "tv_show"}
+
+
 def film_info(film: catalog_pb2.Film) -> FilmInfo:
     return FilmInfo(
         id=film.id,
@@ -30,6 +33,7 @@ def film_info(film: catalog_pb2.Film) -> FilmInfo:
         actors=tuple(p.full_name for p in film.actors),
         description=film.description,
         rating=film.rating if film.HasField("rating") else None,
+        kind=_KINDS.get(film.type, ""),
     )
 
 

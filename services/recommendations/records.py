@@ -35,6 +35,8 @@ class Taste:
     liked: tuple[str, ...] = ()
     disliked: tuple[str, ...] = ()
     excluded: frozenset[str] = frozenset()
+    seeds: tuple[tuple[str, int], ...] = ()  # "more like this": (film, when pressed)
+    rated_us: tuple[int, ...] = ()  # when each like or dislike was last given
 
     @property
     def hidden(self) -> frozenset[str]:

@@ -35,6 +35,7 @@ from services.recommendations.llm import (
     encode_items,
 )
 from services.recommendations.records import StoredList, Taste
+from services.recommendations.seeds import fading_seeds, with_pressed
 from services.recommendations.settings import RecommendationsSettings
 from services.recommendations.store import RecommendationStore
 
@@ -114,6 +115,8 @@ class Refresher:
         self._watchers = watchers
         self._clock = clock
         self._list_size = config.recommendations_list_size
+        self._seed_half_life = config.recommendations_seed_half_life_seconds
+        self._seed_fade = config.recommendations_seed_fade_per_action
         self._llm_after_local = config.recommendations_llm_on_events
         self._slots = asyncio.Semaphore(config.recommendations_refresh_concurrency)
         self._running: dict[tuple[str, str | None, bool], asyncio.Task[RefreshResult]] = {}
@@ -193,7 +196,11 @@ class Refresher:
     ) -> RefreshResult:
         recommender = await self._engines.current()
         taste = await self._store.taste(user_id)
-        profile = Profile(taste.liked, taste.disliked, taste.excluded, seed_film_id)
+        fading = fading_seeds(
+            taste, to_micros(self._clock()), self._seed_half_life, self._seed_fade
+        )
+        seeds = with_pressed(fading, seed_film_id)
+        profile = Profile(taste.liked, taste.disliked, taste.excluded, seeds)
         local = await asyncio.to_thread(recommender.recommend, profile, self._list_size)
         items, fallback = local.items, local.fallback
         previous = await self._store.get_list(user_id)

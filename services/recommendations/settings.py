@@ -49,6 +49,17 @@ class RecommendationsSettings(Section):
     recommendations_catalog_refresh_seconds: float = Field(
         900.0, gt=0, description="How often the catalog's films are fetched again for the models."
     )
+    recommendations_seed_half_life_seconds: float = Field(
+        86_400.0,
+        gt=0,
+        description='How fast a "more like this" fades with time: its pull halves this often.',
+    )
+    recommendations_seed_fade_per_action: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description='What each later like or dislike leaves of a "more like this" pull.',
+    )
     recommendations_blend_weights: dict[str, float] = Field(
         default_factory=dict,
         description='Blend weights by list (JSON, e.g. {"ease": 1, "content": 0.1}); '

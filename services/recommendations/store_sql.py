@@ -61,7 +61,8 @@ interactions = sa.Table(
     sa.Column("film_id", sa.String(64), primary_key=True),
     sa.Column("value", sa.SmallInteger, nullable=False),  # +1 like, -1 dislike, 0 none
     sa.Column("excluded", sa.Boolean, nullable=False),
-    sa.Column("updated_us", MICROS, nullable=False),
+    sa.Column("updated_us", MICROS, nullable=False),  # the last verdict or exclusion change
+    sa.Column("seeded_us", MICROS, nullable=True),  # the last "more like this" on the film
 )
 
 llm_cache = sa.Table(
@@ -138,19 +139,23 @@ _EXCLUDED = {Change.EXCLUDED: True, Change.INCLUDED: False}
 
 
 def fold(events: Sequence[LikesEvent]) -> dict[tuple[str, str], dict[str, Any]]:
-    """The columns each (user, film) ends with after ``events``, in log order."""
+    """The columns each (user, film) ends with after ``events``, in log order.
+
+    A verdict or an exclusion stamps ``updated_us`` (the order of the user's history); a
+    "more like this" stamps only ``seeded_us``, so pressing it does not reorder the likes.
+    """
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for event in events:
-        if event.change in _VALUES:
-            column, value = "value", _VALUES[event.change]
-        elif event.change in _EXCLUDED:
-            column, value = "excluded", _EXCLUDED[event.change]
-        else:
-            continue
         row = rows.setdefault((event.user_id, event.film_id), {})
-        row[column] = value
-        row["updated_us"] = event.time_us
-    return rows
+        if event.change in _VALUES:
+            row["value"] = _VALUES[event.change]
+            row["updated_us"] = event.time_us
+        elif event.change in _EXCLUDED:
+            row["excluded"] = _EXCLUDED[event.change]
+            row["updated_us"] = event.time_us
+        elif event.change is Change.MORE_LIKE_THIS:
+            row["seeded_us"] = event.time_us
+    return {key: row for key, row in rows.items() if row}
 
 
 class SqlRecommendationStore:
@@ -249,7 +254,8 @@ class SqlRecommendationStore:
                     film_id=film_id,
                     value=changed.get("value", 0),
                     excluded=changed.get("excluded", False),
-                    updated_us=changed["updated_us"],
+                    updated_us=changed.get("updated_us", changed.get("seeded_us")),
+                    seeded_us=changed.get("seeded_us"),
                 )
                 await connection.execute(
                     statement.on_conflict_do_update(
@@ -279,16 +285,19 @@ class SqlRecommendationStore:
 
     async def _read_taste(self, user_id: str) -> Taste:
         query = (
-            sa.select(interactions.c.film_id, interactions.c.value, interactions.c.excluded)
+            sa.select(interactions)
             .where(interactions.c.user_id == user_id)
             .order_by(interactions.c.updated_us.desc(), interactions.c.film_id)
         )
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
+        seeded = sorted((r for r in rows if r.seeded_us is not None), key=lambda r: -r.seeded_us)
         return Taste(
             liked=tuple(r.film_id for r in rows if r.value > 0),
             disliked=tuple(r.film_id for r in rows if r.value < 0),
             excluded=frozenset(r.film_id for r in rows if r.excluded),
+            seeds=tuple((r.film_id, int(r.seeded_us)) for r in seeded),
+            rated_us=tuple(int(r.updated_us) for r in rows if r.value != 0),
         )
 
     async def interactions(self) -> list[Interaction]:

@@ -62,10 +62,13 @@ def test_popularity_metrics_match_the_hand_computation(movielens: Path) -> None:
 
 def test_metrics_of_hits_at_known_ranks() -> None:
     top = np.array([[5, 1, 2], [3, 4, 6], [7, 8, 9]])
-    metrics = measure(top, np.array([5, 6, 0]), n_items=20)
+    likers = np.zeros(20)
+    likers[[5, 1, 2]] = 7  # liked by everyone: no information
+    metrics = measure(top, np.array([5, 6, 0]), likers, users=7)
     assert metrics.hit_rate == pytest.approx(2 / 3)
     assert metrics.ndcg == pytest.approx((1.0 + 1 / math.log2(4)) / 3)
     assert metrics.coverage == pytest.approx(9 / 20)
+    assert metrics.novelty == pytest.approx(6 * 3 / 9)  # the other six: -log2(1/8) = 3 bits
 
 
 def test_movielens_titles_carry_the_year() -> None:

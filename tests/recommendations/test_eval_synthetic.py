@@ -26,7 +26,7 @@ def test_cinema_eval_synthetic_ends_with_a_json_line_of_all_methods_and_draws_a_
     assert report["users"] > 250 and report["items"] == 200
     assert set(report["results"]) == {"popularity", "item-knn", "ease", "content", "blend"}
     for metrics in report["results"].values():
-        assert set(metrics) == {"hr@10", "ndcg@10", "coverage"}
+        assert set(metrics) == {"hr@10", "ndcg@10", "coverage", "novelty"}
     assert chart.read_bytes().startswith(b"\x89PNG")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.recommendations.engines import FilmInfo, Interaction, Profile, Recommender
+from services.recommendations.engines import FilmInfo, Interaction, Profile, Recommender, Seed
 from services.recommendations.engines_state import engine_config
 from services.recommendations.records import StoredList, Taste, visible_items
 
@@ -36,18 +36,22 @@ histories = st.tuples(
     st.lists(films, max_size=8, unique=True),
     st.lists(films, max_size=5, unique=True),
     st.lists(films, max_size=5, unique=True),
-    st.none() | films,
+    st.lists(st.tuples(films, st.floats(0.1, 1.0)), max_size=3, unique_by=lambda s: s[0]),
 )
+
+
+def _seeds(pairs: list[tuple[str, float]]) -> tuple[Seed, ...]:
+    return tuple(Seed(film_id, weight) for film_id, weight in pairs)
 
 
 @settings(max_examples=60, deadline=None)
 @given(histories)
 def test_rated_and_excluded_films_are_never_recommended(
-    history: tuple[list[str], list[str], list[str], str | None],
+    history: tuple[list[str], list[str], list[str], list[tuple[str, float]]],
 ) -> None:
-    liked, disliked, excluded, seed = history
+    liked, disliked, excluded, seeds = history
     disliked = [f for f in disliked if f not in liked]
-    profile = Profile(tuple(liked), tuple(disliked), frozenset(excluded), seed)
+    profile = Profile(tuple(liked), tuple(disliked), frozenset(excluded), _seeds(seeds))
     shown = {item.film_id for item in ENGINES.recommend(profile, limit=15).items}
     assert not shown & profile.hidden
 
@@ -55,12 +59,12 @@ def test_rated_and_excluded_films_are_never_recommended(
 @settings(max_examples=60, deadline=None)
 @given(histories, st.lists(films, max_size=5), st.lists(films, max_size=5))
 def test_films_rated_or_excluded_after_a_list_was_made_are_hidden_when_read(
-    history: tuple[list[str], list[str], list[str], str | None],
+    history: tuple[list[str], list[str], list[str], list[tuple[str, float]]],
     rated_later: list[str],
     excluded_later: list[str],
 ) -> None:
-    liked, disliked, excluded, seed = history
-    profile = Profile(tuple(liked), tuple(disliked), frozenset(excluded), seed)
+    liked, disliked, excluded, seeds = history
+    profile = Profile(tuple(liked), tuple(disliked), frozenset(excluded), _seeds(seeds))
     made = ENGINES.recommend(profile, limit=15)
     stored = StoredList("u", tuple(made.items), 1, made.fallback)
     now = Taste((*liked, *rated_later), tuple(disliked), frozenset(excluded) | set(excluded_later))

@@ -117,6 +117,31 @@ async def test_events_fold_into_tastes_with_the_cursor(store: RecommendationStor
     )
 
 
+async def test_more_like_this_is_remembered_without_reordering_the_likes(
+    store: RecommendationStore,
+) -> None:
+    await store.apply_events(
+        [
+            event(1, "u", "old", Change.LIKED),
+            event(2, "u", "seed", Change.MORE_LIKE_THIS),
+            event(3, "u", "new", Change.LIKED),
+            event(4, "u", "old", Change.MORE_LIKE_THIS),  # a liked film can be a seed too
+            event(5, "u", "other", Change.MORE_LIKE_THIS),
+            event(6, "u", "other", Change.MORE_LIKE_THIS),  # pressed again: the latest counts
+        ],
+        "likes",
+    )
+    taste = await store.taste("u")
+    assert taste.liked == ("new", "old")
+    assert taste.seeds == (("other", 1_000_006), ("old", 1_000_004), ("seed", 1_000_002))
+    assert taste.rated_us == (1_000_003, 1_000_001)
+    assert taste.hidden == frozenset({"new", "old"})  # a seed is not a verdict
+    assert sorted(await store.interactions()) == [
+        Interaction("u", "new", 1),
+        Interaction("u", "old", 1),
+    ]
+
+
 async def test_cache_entries_expire(store: RecommendationStore) -> None:
     await store.cache_put("k", '[{"film_id": "f"}]', expires_us=100)
     assert await store.cache_get("k", now_us=99) == '[{"film_id": "f"}]'

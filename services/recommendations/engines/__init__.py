@@ -11,16 +11,19 @@ from services.recommendations.engines.recommender import (
     Recommender,
 )
 from services.recommendations.engines.types import (
+    RECENCY,
     FilmInfo,
     Interaction,
     ItemIndex,
     LlmPick,
     Profile,
     Reason,
+    Seed,
     Source,
 )
 
 __all__ = [
+    "RECENCY",
     "BlendConfig",
     "EngineConfig",
     "FilmInfo",
@@ -32,6 +35,7 @@ __all__ = [
     "Recommendations",
     "Recommended",
     "Recommender",
+    "Seed",
     "Source",
     "blend",
 ]

@@ -1,7 +1,11 @@
 """Weighted reciprocal-rank fusion of the sources, filters, light diversity, reasons.
 
-Each source's ranked list adds ``weight / (rrf_k + rank)`` to a film's score. Films
-the user rated or excluded are dropped whatever the sources say. Then no more than
+Each source's ranked list adds ``weight * scale / (rrf_k + rank)`` to a film's score.
+Films the user rated or excluded are dropped whatever the sources say. A film some
+personal source (collaborative, content, a seed, GigaChat) proposed comes before every
+film only popularity proposed, and personal picks are ordered by the personal sources'
+shares alone: top rated and most liked fill the list once the personal sources run out,
+and otherwise only break exact ties. Then no more than
 ``per_franchise`` films of one franchise and ``per_director`` of one director lead
 the list; the rest are moved behind, not dropped. Each film's reasons come from its
 contributing sources, strongest first.
@@ -33,11 +37,13 @@ class BlendConfig:
     ease: float = 1.0
     knn: float = 0.15
     content: float = 0.05
-    seed: float = 2.0  # "more like this": films similar to the seed film
+    seed: float = 1.5  # "more like this": films similar to a seed film, times its pull
     llm: float = 1.0
     top_rated: float = 0.05
     most_liked: float = 0.1
     rrf_k: float = 10.0  # small: the top of each list counts most
+    collaborative_prior_users: float = 20.0  # ease and knn count n / (n + this) for n likers
+    content_when_cold: float = 1.0  # content's weight while no one's likes back ease and knn
     per_franchise: int = 2
     per_director: int = 3
 
@@ -107,11 +113,12 @@ def blend(
     limit: int = 20,
 ) -> list[Recommended]:
     """Fuse the ranked lists into at most ``limit`` recommendations for ``profile``."""
-    hidden = profile.hidden | ({profile.seed_film_id} if profile.seed_film_id else set())
+    hidden = profile.hidden | {seed.film_id for seed in profile.seeds}
     fused: dict[str, float] = {}
+    personal: dict[str, float] = {}
     contributions: dict[str, list[tuple[float, int, Candidate]]] = {}
     for position, ranked in enumerate(lists):
-        weight = config.weight(ranked.name)
+        weight = config.weight(ranked.name) * ranked.scale
         if weight <= 0:
             continue
         rank = 0
@@ -122,7 +129,9 @@ def blend(
             share = weight / (config.rrf_k + rank)
             fused[candidate.film_id] = fused.get(candidate.film_id, 0.0) + share
             contributions.setdefault(candidate.film_id, []).append((share, position, candidate))
-    order = sorted(fused, key=lambda film_id: (-fused[film_id], film_id))
+            if ranked.source is not Source.POPULAR:
+                personal[candidate.film_id] = personal.get(candidate.film_id, 0.0) + share
+    order = sorted(fused, key=lambda f: (f not in personal, -personal.get(f, 0.0), -fused[f], f))
     chosen = _diversify(order, films, config, limit)
     result = []
     for film_id in chosen:

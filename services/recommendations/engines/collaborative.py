@@ -35,6 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from services.recommendations.engines.types import (
+    RECENCY,
     Feedback,
     FloatArray,
     IntArray,
@@ -53,6 +54,7 @@ class EaseConfig:
     max_items: int = 20_000  # O(n³) refit: keep at most the n most liked films
     memory_mb: float = 384.0  # and only as many as the dense solve fits in
     dislike_weight: float = 0.5
+    recency: float = RECENCY  # weight per step back in the user's history
 
     @property
     def items(self) -> int:
@@ -65,6 +67,7 @@ class EaseConfig:
 class KnnConfig:
     neighbours: int = 200  # k: neighbours kept per film
     dislike_weight: float = 0.5
+    recency: float = RECENCY  # weight per step back in the user's history
     block_products: int = 2_000_000  # multiplies per block of XᵀX: bounds memory, GIL holds
 
 
@@ -108,7 +111,9 @@ class EaseModel:
         return result
 
     def score(self, profile: Profile) -> FloatArray:
-        tastes = taste_matrix([profile], self.index, self.config.dislike_weight)
+        tastes = taste_matrix(
+            [profile], self.index, self.config.dislike_weight, self.config.recency
+        )
         return np.asarray(self.scores(tastes)[0], dtype=np.float64)
 
     def explain(self, profile: Profile, film_ids: Sequence[str]) -> list[str | None]:
@@ -143,7 +148,9 @@ class KnnModel:
         return np.asarray((sp.csr_matrix(tastes) @ self.similarity).toarray(), dtype=np.float64)
 
     def score(self, profile: Profile) -> FloatArray:
-        tastes = taste_matrix([profile], self.index, self.config.dislike_weight)
+        tastes = taste_matrix(
+            [profile], self.index, self.config.dislike_weight, self.config.recency
+        )
         return np.asarray(self.scores(tastes)[0], dtype=np.float64)
 
     def neighbours(self, column: int) -> FloatArray:

@@ -1,6 +1,7 @@
 """Content similarity from what a film is: genres, people and the text about it.
 
-Each film becomes one L2-normalised sparse row of three blocks, each block itself
+Each film becomes one L2-normalised sparse row of three blocks (genres with the kind,
+movie or TV show, as one more; people; text), each block itself
 L2-normalised and scaled by the square root of its weight, so the cosine of two
 films is the weighted mean of their genre, people and text cosines. People are
 weighted by role: a director counts most, a writer less, actors by billing order
@@ -10,16 +11,20 @@ Needs no interactions: a film nobody has rated yet is as well served as any.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction import DictVectorizer
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from stop_words import get_stop_words
 
 from services.recommendations.engines.collaborative import best_liked
 from services.recommendations.engines.types import (
+    RECENCY,
     FilmInfo,
     FloatArray,
     IntArray,
@@ -40,6 +45,7 @@ class ContentConfig:
     actor_weight: float = 0.8  # the first-billed actor
     actor_decay: float = 0.7  # each later place multiplies by this: 10th actor ~ 0.04 of 1st
     dislike_weight: float = 0.5
+    recency: float = RECENCY  # weight per step back in the user's history
 
 
 def person_weights(film: FilmInfo, config: ContentConfig) -> dict[str, float]:
@@ -60,6 +66,26 @@ def person_weights(film: FilmInfo, config: ContentConfig) -> dict[str, float]:
     return weights
 
 
+_TOKEN = re.compile(r"(?u)\w\w+")  # TfidfVectorizer's default token_pattern
+
+
+@functools.cache
+def stop_words() -> list[str]:
+    """English (scikit-learn's list) and Russian (the stop-words package) words that say
+    nothing about a film; descriptions in the catalog come in both languages. Only words
+    the vectorizer sees as one token are kept (it would warn of the others)."""
+    words = set(ENGLISH_STOP_WORDS) | {w.casefold() for w in get_stop_words("russian")}
+    return sorted(w for w in words if _TOKEN.fullmatch(w))
+
+
+def _genres(film: FilmInfo) -> dict[str, float]:
+    """A film's genres, and its kind as one more: a series is less like a film."""
+    found = {g.strip().casefold(): 1.0 for g in film.genres}
+    if film.kind:
+        found[f"kind:{film.kind}"] = 1.0
+    return found
+
+
 def _block(matrix: sp.spmatrix, weight: float) -> sp.csr_matrix:
     return sp.csr_matrix(l2_normalize(sp.csr_matrix(matrix, dtype=np.float64)) * np.sqrt(weight))
 
@@ -69,9 +95,7 @@ def film_features(films: Sequence[FilmInfo], config: ContentConfig) -> sp.csr_ma
     if not films:
         return sp.csr_matrix((0, 0), dtype=np.float64)
     blocks: list[sp.csr_matrix] = []
-    genres = DictVectorizer().fit_transform(
-        [{g.strip().casefold(): 1.0 for g in film.genres} or {"": 0.0} for film in films]
-    )
+    genres = DictVectorizer().fit_transform([_genres(film) or {"": 0.0} for film in films])
     blocks.append(_block(genres, config.genre_weight))
     people = DictVectorizer().fit_transform(
         [person_weights(film, config) or {"": 0.0} for film in films]
@@ -79,7 +103,7 @@ def film_features(films: Sequence[FilmInfo], config: ContentConfig) -> sp.csr_ma
     blocks.append(_block(people, config.people_weight))
     texts = [f"{film.title} {film.description}".strip() for film in films]
     if any(texts):
-        tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=1)
+        tfidf = TfidfVectorizer(sublinear_tf=True, stop_words=stop_words(), min_df=1)
         try:
             blocks.append(_block(tfidf.fit_transform(texts), config.text_weight))
         except ValueError:  # only stop words: no vocabulary
@@ -110,7 +134,9 @@ class ContentModel:
         return np.asarray((profile_features @ self.features.T).toarray(), dtype=np.float64)
 
     def score(self, profile: Profile) -> FloatArray:
-        tastes = taste_matrix([profile], self.index, self.config.dislike_weight)
+        tastes = taste_matrix(
+            [profile], self.index, self.config.dislike_weight, self.config.recency
+        )
         return np.asarray(self.scores(tastes)[0], dtype=np.float64)
 
     def similar_to(self, column: int) -> FloatArray:

@@ -13,12 +13,13 @@ from services.recommendations.engines.types import Feedback, FilmInfo, FloatArra
 @dataclass(frozen=True)
 class PopularityConfig:
     prior_strength: float = 20.0  # catalog rating counts as this many verdicts
+    min_likers: int = 3  # "most liked" only counts a film this many people liked
 
 
 @dataclass(frozen=True)
 class PopularityModel:
     top_rated: FloatArray  # Bayesian average like rate, catalog rating as the prior
-    most_liked: FloatArray  # like counts
+    most_liked: FloatArray  # like counts; 0 below ``min_likers`` (one fan is no crowd)
 
     @classmethod
     def fit(
@@ -46,4 +47,4 @@ class PopularityModel:
         top_rated = (strength * prior + likes) / (strength + likes + dislikes)
         # Ties (equal ratings, no likes) go to the more liked film.
         top_rated += 1e-9 * likes
-        return cls(top_rated, likes)
+        return cls(top_rated, np.where(likes >= config.min_likers, likes, 0.0))

@@ -11,7 +11,7 @@ in: a ``Recommender`` is immutable, so readers need no lock. bench/refit.py meas
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -50,6 +50,10 @@ class EngineConfig:
     blend: BlendConfig = field(default_factory=BlendConfig)
     candidates: int = 100  # films each source contributes to the blend
     similar_content_share: float = 0.5  # similar films: content vs co-likes
+    # Content and seed lists keep only films at least this share as similar as their best
+    # one: the blend fuses ranks, so a film sharing one genre would otherwise count as
+    # much as a close match ranked next to it.
+    likeness_floor: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class Recommender:
     content: ContentModel
     popularity: PopularityModel
     config: EngineConfig
+    likers: int = 0  # people with at least one like the collaborative models learnt from
 
     @classmethod
     def fit(
@@ -104,7 +109,32 @@ class Recommender:
             content,
             PopularityModel.fit(ordered, feedback, config.popularity),
             config,
+            feedback.likers,
         )
+
+    @property
+    def collaborative_confidence(self) -> float:
+        """How much the collaborative lists count, from 0 to 1: ``n / (n + prior)`` for
+        ``n`` people whose likes they learnt from. With a handful of users, "people who
+        liked this also liked" is one person's taste, and a list's rank (the blend fuses
+        ranks, not scores) would not show how thin that is."""
+        prior = self.config.blend.collaborative_prior_users
+        return self.likers / (self.likers + prior) if prior > 0 else 1.0
+
+    @property
+    def content_share(self) -> float:
+        """Content's share of "similar to this film": co-likes take theirs by confidence."""
+        return 1.0 - (1.0 - self.config.similar_content_share) * self.collaborative_confidence
+
+    def _scale(self, name: str) -> float:
+        """Collaborative lists count by their confidence; content takes up what they
+        cannot carry, from ``content_when_cold`` (nobody's likes) to its own weight."""
+        confidence = self.collaborative_confidence
+        blend = self.config.blend
+        if name == "content" and blend.content > 0:
+            cold = blend.content_when_cold
+            return (blend.content + (1.0 - confidence) * (cold - blend.content)) / blend.content
+        return confidence
 
     def source_lists(self, profile: Profile, llm: Sequence[LlmPick] = ()) -> list[RankedList]:
         """Each source's ranked candidates for ``profile`` (rated and excluded left out)."""
@@ -115,21 +145,29 @@ class Recommender:
                 Candidate(p.film_id, 1.0, note=p.reason) for p in llm if p.film_id in self.index
             ]
             lists.append(RankedList("llm", Source.LLM, picks))
-        if profile.liked or profile.disliked:
+        if profile.liked:
             engines = (
                 ("ease", Source.COLLABORATIVE, self.ease),
                 ("knn", Source.COLLABORATIVE, self.knn),
                 ("content", Source.CONTENT, self.content),
             )
             for name, source, engine in engines:
-                if self.config.blend.weight(name) > 0 and profile.liked:
+                if self.config.blend.weight(name) > 0:
                     scores = engine.score(profile)
-                    lists.append(self._explained(name, source, scores, hidden, profile, engine))
-        seed = self.index.column(profile.seed_film_id) if profile.seed_film_id else None
-        if seed is not None:
-            row = similarity_row(self.content, self.knn, seed, self.config.similar_content_share)
-            row[row <= 0] = -np.inf
-            lists.append(self._ranked("seed", Source.CONTENT, row, hidden, profile.seed_film_id))
+                    if source is Source.CONTENT:
+                        scores = self._alike(scores, hidden)
+                    ranked = self._explained(name, source, scores, hidden, profile, engine)
+                    lists.append(replace(ranked, scale=self._scale(name)))
+        for seed in profile.seeds:
+            column = self.index.column(seed.film_id)
+            if column is None or seed.weight <= 0:
+                continue
+            row = similarity_row(self.content, self.knn, column, self.content_share)
+            row[column] = -np.inf  # the seed itself
+            ranked = self._ranked(
+                "seed", Source.CONTENT, self._alike(row, hidden), hidden, seed.film_id
+            )
+            lists.append(replace(ranked, scale=seed.weight))
         lists.append(self._ranked("top_rated", Source.POPULAR, self.popularity.top_rated, hidden))
         if profile.liked:
             lists.append(
@@ -141,7 +179,7 @@ class Recommender:
         self, profile: Profile, limit: int = 20, llm: Sequence[LlmPick] = ()
     ) -> Recommendations:
         """The user's list: blended sources, or top rated (``fallback``) with no likes."""
-        fallback = not profile.liked and profile.seed_film_id is None
+        fallback = not profile.liked and not profile.seeds
         lists = self.source_lists(profile, llm)
         items = blend(lists, profile, self.films, self.config.blend, limit)
         return Recommendations(items, fallback)
@@ -156,9 +194,18 @@ class Recommender:
             self.films,
             film_id,
             limit=limit,
-            content_share=self.config.similar_content_share,
+            content_share=self.content_share,
             hidden=hidden,
         )
+
+    def _alike(self, scores: FloatArray, hidden: IntArray) -> FloatArray:
+        """``scores`` with the films far less alike than the best one set to -inf."""
+        shown = np.array(scores, dtype=np.float64)
+        shown[hidden] = -np.inf
+        best = float(np.max(shown)) if len(shown) else 0.0
+        if best > 0:
+            shown[shown < self.config.likeness_floor * best] = -np.inf
+        return shown
 
     def _ranked(
         self,

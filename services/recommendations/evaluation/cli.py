@@ -24,7 +24,8 @@ def evaluate(data: MovieLens, config: EngineConfig) -> tuple[int, int, dict[str,
     """(evaluated users, films, metrics per method) under the protocol."""
     split = leave_last_positive_out(data)
     tops = method_tops(Fitted.fit(split, config))
-    results = {name: measure(tops[name], split.test, split.n_items) for name in METHODS}
+    likers, users = split.likers, split.train.likes.shape[0]
+    results = {name: measure(tops[name], split.test, likers, users) for name in METHODS}
     return len(split.eval_rows), split.n_items, results
 
 
@@ -34,6 +35,14 @@ def _config(args: argparse.Namespace) -> EngineConfig:
         config = replace(config, ease=replace(config.ease, l2=args.ease_l2))
     if args.neighbours is not None:
         config = replace(config, knn=replace(config.knn, neighbours=args.neighbours))
+    if args.recency is not None:
+        recency = args.recency
+        config = replace(
+            config,
+            ease=replace(config.ease, recency=recency),
+            knn=replace(config.knn, recency=recency),
+            content=replace(config.content, recency=recency),
+        )
     return config
 
 

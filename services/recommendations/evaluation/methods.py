@@ -16,12 +16,7 @@ from services.recommendations.engines.collaborative import EaseModel, KnnModel
 from services.recommendations.engines.content import ContentModel
 from services.recommendations.engines.popularity import PopularityModel
 from services.recommendations.engines.recommender import EngineConfig, Recommender
-from services.recommendations.engines.types import (
-    FloatArray,
-    IntArray,
-    Profile,
-    taste_from_feedback,
-)
+from services.recommendations.engines.types import FloatArray, IntArray, taste_matrix
 from services.recommendations.evaluation.protocol import (
     CUTOFF,
     Split,
@@ -51,28 +46,31 @@ class Fitted:
             config,
         )
 
-    def tastes(self, dislike_weight: float) -> sp.csr_matrix:
-        rows = self.split.eval_rows
-        train = self.split.train
-        return taste_from_feedback(train.likes[rows], train.dislikes[rows], dislike_weight)
+    def tastes(self, dislike_weight: float, recency: float) -> sp.csr_matrix:
+        """The evaluated users' taste vectors, built as the engines build one user's."""
+        return taste_matrix(self.split.profiles, self.split.index, dislike_weight, recency)
 
     def popularity_scores(self) -> FloatArray:
+        """The baseline: every film by its number of likes."""
         users = len(self.split.eval_rows)
-        return np.tile(self.popularity.most_liked, (users, 1))
+        return np.tile(self.split.likers, (users, 1))
 
     def ease_scores(self) -> FloatArray:
-        return self.ease.scores(self.tastes(self.config.ease.dislike_weight))
+        ease = self.config.ease
+        return self.ease.scores(self.tastes(ease.dislike_weight, ease.recency))
 
     def knn_scores(self) -> FloatArray:
-        return self.knn.scores(self.tastes(self.config.knn.dislike_weight))
+        knn = self.config.knn
+        return self.knn.scores(self.tastes(knn.dislike_weight, knn.recency))
 
     def content_scores(self) -> FloatArray:
-        return self.content.scores(self.tastes(self.config.content.dislike_weight))
+        content = self.config.content
+        return self.content.scores(self.tastes(content.dislike_weight, content.recency))
 
     def blend_top(self) -> IntArray:
         """Top 10 per evaluated user from the production recommender itself: its source
-        lists and its blend, on the user's training likes, with the films seen before the
-        test film hidden (as excluded)."""
+        lists and its blend, on the user's training verdicts in order, with the films seen
+        before the test film hidden (as excluded)."""
         split = self.split
         recommender = Recommender(
             {f.id: f for f in split.films},
@@ -82,15 +80,10 @@ class Fitted:
             self.content,
             self.popularity,
             self.config,
+            split.train.likers,
         )
-        ids = split.index.ids
         result = np.full((len(split.eval_rows), CUTOFF), -1, dtype=np.int64)
-        for position, row in enumerate(split.eval_rows.tolist()):
-            profile = Profile(
-                liked=tuple(ids[c] for c in split.train.likes[row].indices.tolist()),
-                disliked=tuple(ids[c] for c in split.train.dislikes[row].indices.tolist()),
-                excluded=frozenset(ids[c] for c in split.seen[row].indices.tolist()),
-            )
+        for position, profile in enumerate(split.profiles):
             picked = recommender.recommend(profile, CUTOFF).items
             chosen = split.index.columns(r.film_id for r in picked)
             result[position, : len(chosen)] = chosen

@@ -1,9 +1,11 @@
-"""The evaluation protocol: leave the last positive out, rank 10, HR / NDCG / coverage.
+"""The evaluation protocol: leave the last positive out, rank 10; HR, NDCG, coverage, novelty.
 
 Per user, ratings are ordered by time; the last rating >= 4 is the test film and
 everything before it is training (>= 4 a like, <= 2 a dislike, 3 neither, but
 still a film the user has seen). Ratings after the test film are dropped. Users
-with fewer than two positives are not evaluated; their ratings still train.
+with fewer than two positives are not evaluated; their ratings still train. Each
+evaluated user's training verdicts are also kept in order (``profiles``), newest
+first, as the service's likes projection hands them to the engines.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from services.recommendations.engines.types import (
@@ -21,6 +24,7 @@ from services.recommendations.engines.types import (
     FloatArray,
     IntArray,
     ItemIndex,
+    Profile,
     top_columns,
 )
 from services.recommendations.evaluation.movielens import MovieLens
@@ -38,10 +42,17 @@ class Split:
     seen: sp.csr_matrix  # every film each user rated before the test film (never recommended)
     eval_rows: IntArray  # the evaluated users' rows
     test: IntArray  # their test film's column
+    profiles: tuple[Profile, ...]  # per evaluated user: training verdicts newest first,
+    # everything they rated before the test film excluded
 
     @property
     def n_items(self) -> int:
         return len(self.index)
+
+    @property
+    def likers(self) -> FloatArray:
+        """How many users liked each film in training."""
+        return np.asarray(self.train.likes.sum(axis=0), dtype=np.float64).ravel()
 
 
 def leave_last_positive_out(data: MovieLens) -> Split:
@@ -77,7 +88,41 @@ def leave_last_positive_out(data: MovieLens) -> Split:
     )
     eval_rows = np.flatnonzero(evaluated).astype(np.int64)
     test = columns[last_positive[eval_rows]].astype(np.int64)
-    return Split(films, index, train, seen, eval_rows, test)
+    profiles = _profiles(index, users, columns, verdict, training, eval_rows)
+    return Split(films, index, train, seen, eval_rows, test, profiles)
+
+
+def _profiles(
+    index: ItemIndex,
+    users: IntArray,
+    columns: IntArray,
+    verdict: IntArray,
+    training: npt.NDArray[np.bool_],
+    eval_rows: IntArray,
+) -> tuple[Profile, ...]:
+    """The evaluated users' training verdicts, newest first (``users`` sorted, each
+    user's ratings in time order); a film rated twice counts by its latest rating."""
+    starts = np.searchsorted(users, eval_rows)
+    stops = np.searchsorted(users, eval_rows, side="right")
+    ids = index.ids
+    profiles = []
+    for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
+        kept = training[start:stop]
+        latest: dict[int, int] = {}
+        for column, value in zip(
+            columns[start:stop][kept][::-1].tolist(),
+            verdict[start:stop][kept][::-1].tolist(),
+            strict=True,
+        ):
+            latest.setdefault(column, value)
+        profiles.append(
+            Profile(
+                liked=tuple(ids[c] for c, v in latest.items() if v == LIKE),
+                disliked=tuple(ids[c] for c, v in latest.items() if v == DISLIKE),
+                excluded=frozenset(ids[c] for c in latest),
+            )
+        )
+    return tuple(profiles)
 
 
 def hidden_mask(split: Split) -> tuple[IntArray, IntArray]:
@@ -101,24 +146,34 @@ class Metrics:
     hit_rate: float
     ndcg: float
     coverage: float
+    novelty: float = 0.0
 
     def as_json(self) -> dict[str, float]:
         return {
             f"hr@{CUTOFF}": round(self.hit_rate, 4),
             f"ndcg@{CUTOFF}": round(self.ndcg, 4),
             "coverage": round(self.coverage, 4),
+            "novelty": round(self.novelty, 3),
         }
 
 
-def measure(top: IntArray, test: IntArray, n_items: int) -> Metrics:
-    """HR@k, NDCG@k (one relevant film: 1/log2(rank+1)) and catalog coverage."""
+def measure(top: IntArray, test: IntArray, likers: FloatArray, users: int) -> Metrics:
+    """HR@k, NDCG@k (one relevant film: 1/log2(rank+1)), catalog coverage and novelty.
+
+    ``likers[i]`` is how many of the ``users`` liked film ``i`` in training; novelty is the
+    mean self-information of a recommended film, ``-log2((likers + 1) / (users + 1))`` bits:
+    0 for a film everyone liked, more the less known it is.
+    """
+    n_items = len(likers)
     if len(test) == 0:
         return Metrics(0.0, 0.0, 0.0)
     hits = top == test[:, np.newaxis]
     discounts = 1.0 / np.log2(np.arange(2, top.shape[1] + 2))
-    recommended = np.unique(top[top >= 0])
+    shown = top[top >= 0]
+    information = -np.log2((likers[shown] + 1.0) / (users + 1.0))
     return Metrics(
         float(hits.any(axis=1).mean()),
         float((hits * discounts).sum(axis=1).mean()),
-        len(recommended) / n_items if n_items else 0.0,
+        len(np.unique(shown)) / n_items if n_items else 0.0,
+        float(information.mean()) if len(shown) else 0.0,
     )

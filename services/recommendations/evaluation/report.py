@@ -11,10 +11,15 @@ from services.recommendations.evaluation.protocol import CUTOFF, Metrics
 
 
 def table(results: Mapping[str, Metrics]) -> str:
-    header = f"{'method':<12} {'HR@' + str(CUTOFF):>8} {'NDCG@' + str(CUTOFF):>8} {'coverage':>9}"
+    header = (
+        f"{'method':<12} {'HR@' + str(CUTOFF):>8} {'NDCG@' + str(CUTOFF):>8} "
+        f"{'coverage':>9} {'novelty':>8}"
+    )
     lines = [header, "-" * len(header)]
     for name, m in results.items():
-        lines.append(f"{name:<12} {m.hit_rate:>8.4f} {m.ndcg:>8.4f} {m.coverage:>9.4f}")
+        lines.append(
+            f"{name:<12} {m.hit_rate:>8.4f} {m.ndcg:>8.4f} {m.coverage:>9.4f} {m.novelty:>8.2f}"
+        )
     return "\n".join(lines)
 
 

@@ -5,14 +5,17 @@ of title words, and some films are sequels of another film in their cluster.
 Users mix one or two clusters. Each film and user also has a latent vector
 around its cluster's, so taste is finer than the clusters. A user rates films
 drawn by popularity (Zipf) times affinity; the rating follows affinity plus
-noise, so some ratings are dislikes. Everything is reproducible from the seed.
+noise, so some ratings are dislikes. Taste drifts: a user's ratings come in an
+order that moves, noisily, from their first cluster toward their second, as people's
+do (on real ratings the last few likes predict the next one best). Everything is
+reproducible from the seed.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from services.recommendations.engines.types import FilmInfo, IntArray
+from services.recommendations.engines.types import FilmInfo, FloatArray, IntArray
 from services.recommendations.evaluation.movielens import MovieLens, Ratings
 
 GENRES = (
@@ -67,6 +70,16 @@ def _films(rng: np.random.Generator, n_items: int, cluster: IntArray) -> list[Fi
     return films
 
 
+def _moments(rng: np.random.Generator, drift: FloatArray) -> IntArray:
+    """When a user rated each of their films: in the order of ``drift`` (how far each film
+    leans toward where the user's taste is going) plus as much noise again."""
+    spread = float(drift.std()) or 1.0
+    order = np.argsort(drift / spread + rng.normal(size=len(drift)), kind="stable")
+    moments = np.empty(len(drift), dtype=np.int64)
+    moments[order] = np.sort(rng.integers(0, 10**8, size=len(drift)))
+    return moments
+
+
 def generate(users: int = 2000, items: int = 1000, seed: int = 42) -> MovieLens:
     rng = np.random.default_rng(seed)
     centroids = rng.normal(size=(CLUSTERS, DIMENSIONS))
@@ -81,7 +94,8 @@ def generate(users: int = 2000, items: int = 1000, seed: int = 42) -> MovieLens:
     log_popularity = np.log(rng.permutation(popularity))
     activity = np.clip(rng.lognormal(np.log(30), 0.8, size=users), 5, items // 2).astype(int)
 
-    user_rows, film_columns, affinities = [], [], []
+    toward = centroids[mixes[:, 1]] - centroids[mixes[:, 0]]  # zero for a one-cluster user
+    user_rows, film_columns, affinities, moments = [], [], [], []
     for start in range(0, users, 500):
         block = slice(start, min(start + 500, users))
         affinity = user_factors[block] @ item_factors.T / np.sqrt(DIMENSIONS)
@@ -93,12 +107,13 @@ def generate(users: int = 2000, items: int = 1000, seed: int = 42) -> MovieLens:
             user_rows.append(np.full(len(chosen), start + offset))
             film_columns.append(chosen)
             affinities.append(affinity[offset, chosen])
+            moments.append(_moments(rng, item_factors[chosen] @ toward[start + offset]))
     rows = np.concatenate(user_rows)
     columns = np.concatenate(film_columns)
     taste = np.concatenate(affinities) + 0.6 * rng.normal(size=len(rows))
     edges = np.quantile(taste, [0.07, 0.17, 0.40, 0.70])
     stars = 1.0 + np.searchsorted(edges, taste).astype(np.float64)
-    timestamps = 1_000_000_000 + rng.integers(0, 10**8, size=len(rows))
+    timestamps = 1_000_000_000 + np.concatenate(moments)
     ratings = Ratings(
         np.array([str(u + 1) for u in rows.tolist()]),
         np.array([films[c].id for c in columns.tolist()]),

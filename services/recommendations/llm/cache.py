@@ -15,7 +15,7 @@ from typing import Protocol
 
 from services.recommendations.llm.types import Candidate, Clock, LlmItem, LlmMode, TasteProfile
 
-KEY_VERSION = 1
+KEY_VERSION = 2  # 2: the order of likes is part of the taste
 
 
 class LlmCache(Protocol):
@@ -35,7 +35,8 @@ def profile_key(
 ) -> str:
     """A stable hash of what the answer depends on.
 
-    Liked and disliked ids (sorted: order of likes does not change the taste), mode,
+    Liked and disliked ids in the order the prompt names them (newest first: the order
+    is part of the taste, see ``engines.RECENCY``), mode,
     model and size; for rerank also the candidate ids, because only they can come
     out. Exclusions are left out: the caller filters them from any answer.
     """
@@ -44,8 +45,8 @@ def profile_key(
         "mode": mode.value,
         "model": model,
         "limit": limit,
-        "liked": sorted(film.film_id for film in profile.liked),
-        "disliked": sorted(film.film_id for film in profile.disliked),
+        "liked": [film.film_id for film in profile.liked],
+        "disliked": [film.film_id for film in profile.disliked],
         "candidates": sorted(c.film_id for c in candidates),
     }
     digest = hashlib.sha256(json.dumps(basis, separators=(",", ":")).encode()).hexdigest()

@@ -37,12 +37,21 @@ def _listing(films: Sequence[RatedFilm], limit: int) -> str:
     return "\n".join(f"- {_named(film)}" for film in films[:limit]) or "- (нет)"
 
 
+def _taste(profile: TasteProfile) -> str:
+    """What the user liked and disliked, newest first, and that the order matters."""
+    return (
+        "Зрителю понравились фильмы, сначала самые недавние, они важнее всего:\n"
+        f"{_listing(profile.liked, MAX_LIKED_IN_PROMPT)}\n\n"
+        "Зрителю не понравились, сначала самые недавние:\n"
+        f"{_listing(profile.disliked, MAX_DISLIKED_IN_PROMPT)}\n\n"
+    )
+
+
 def generate_chat(profile: TasteProfile, *, model: str, limit: int) -> Chat:
     """Ask for ``limit`` real films the user has not rated, as ``recommend_films``."""
     prompt = (
-        f"Зрителю понравились фильмы:\n{_listing(profile.liked, MAX_LIKED_IN_PROMPT)}\n\n"
-        f"Зрителю не понравились:\n{_listing(profile.disliked, MAX_DISLIKED_IN_PROMPT)}\n\n"
-        f"Посоветуй {limit} других существующих фильмов, которых нет в этих списках. "
+        _taste(profile)
+        + f"Посоветуй {limit} других существующих фильмов, которых нет в этих списках. "
         "Для каждого укажи точное оригинальное или русское название, год выхода и причину."
     )
     film = {
@@ -81,9 +90,7 @@ def rerank_chat(
         for c in offered
     )
     prompt = (
-        f"Зрителю понравились фильмы:\n{_listing(profile.liked, MAX_LIKED_IN_PROMPT)}\n\n"
-        f"Зрителю не понравились:\n{_listing(profile.disliked, MAX_DISLIKED_IN_PROMPT)}\n\n"
-        f"Кандидаты:\n{lines}\n\n"
+        _taste(profile) + f"Кандидаты:\n{lines}\n\n"
         f"Выбери из кандидатов до {limit} фильмов, которые зрителю понравятся больше всего, "
         "лучшие первыми. Используй только id из списка кандидатов."
     )

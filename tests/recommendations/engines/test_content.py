@@ -50,3 +50,25 @@ def test_dislike_pushes_down_films_like_the_disliked_one() -> None:
 def test_content_explains_with_the_most_similar_liked_film() -> None:
     model = _model(films())
     assert model.explain(Profile(liked=("s1", "r1")), ["s2", "r3"]) == ["s1", "r1"]
+
+
+def test_russian_and_english_stop_words_make_no_likeness() -> None:
+    catalog = [
+        FilmInfo("seed", "Один", description="Он и она были в городе, когда это случилось"),
+        FilmInfo("words", "Два", description="Она и он были в доме, когда это было"),
+        FilmInfo("english", "Three", description="It was what they were when it was there"),
+        FilmInfo("city", "Четыре", description="Ночь в городе"),
+    ]
+    similarity = _model(catalog).similar_to(0)
+    assert similarity[3] > 0  # "городе": a word that says something
+    assert similarity[1] == 0.0 and similarity[2] == 0.0
+
+
+def test_a_tv_show_is_less_like_a_film_than_a_film_of_the_same_genres() -> None:
+    catalog = [
+        FilmInfo("seed", "Seed", genres=("Drama", "War"), kind="movie"),
+        FilmInfo("film", "Film", genres=("Drama", "War"), kind="movie"),
+        FilmInfo("series", "Series", genres=("Drama", "War"), kind="tv_show"),
+    ]
+    similarity = _model(catalog).similar_to(0)
+    assert similarity[1] > similarity[2] > 0

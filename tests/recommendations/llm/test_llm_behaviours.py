@@ -33,7 +33,8 @@ def _failures(mode: str, kind: str) -> float:
 async def test_good_answer_gives_grounded_films_with_russian_reasons(
     fake: FakeGigaChat, make_source: MakeSource
 ) -> None:
-    result = await make_source().generate(profile("The Matrix", disliked=("Memento",)), limit=5)
+    taste = profile("The Matrix", "Inception", disliked=("Memento",))  # newest first
+    result = await make_source().generate(taste, limit=5)
 
     assert result.used_llm and result.outcome is LlmOutcome.OK
     catalog_ids = {film.id for film in CATALOG}
@@ -44,6 +45,8 @@ async def test_good_answer_gives_grounded_films_with_russian_reasons(
     request = fake.chat_requests[0]
     prompt = request["messages"][-1]["content"]
     assert "The Matrix (1999)" in prompt and "Memento (2000)" in prompt
+    assert "сначала самые недавние" in prompt
+    assert prompt.index("The Matrix (1999)") < prompt.index("Inception (2010)")
     assert request["functions"][0]["name"] == "recommend_films"
     assert request["function_call"] == {"name": "recommend_films"}
 

@@ -114,10 +114,10 @@ async def test_same_taste_twice_makes_one_gigachat_call(
 ) -> None:
     source = make_source()
     taste = profile("The Matrix", "Inception", disliked=("Memento",))
-    reordered = profile("Inception", "The Matrix", disliked=("Memento",))
+    again = profile("The Matrix", "Inception", disliked=("Memento",))
 
     first = await source.generate(taste)
-    second = await source.generate(reordered)
+    second = await source.generate(again)
 
     assert fake.calls["chat"] == 1
     assert first.used_llm and not first.cached

@@ -96,11 +96,13 @@ def test_abandoned_trial_frees_the_half_open_slot() -> None:
     assert breaker.allow()
 
 
-def test_taste_key_ignores_order_but_not_mode_model_or_candidates() -> None:
+def test_taste_key_follows_the_order_of_likes_mode_model_and_candidates() -> None:
     one = profile("The Matrix", "Inception", disliked=("Memento",))
-    same = profile("Inception", "The Matrix", disliked=("Memento",))
+    same = profile("The Matrix", "Inception", disliked=("Memento",))
+    newest_first_differs = profile("Inception", "The Matrix", disliked=("Memento",))
     key = profile_key(one, LlmMode.GENERATE, "GigaChat", 20)
     assert key == profile_key(same, LlmMode.GENERATE, "GigaChat", 20)
+    assert key != profile_key(newest_first_differs, LlmMode.GENERATE, "GigaChat", 20)
     assert key != profile_key(one, LlmMode.RERANK, "GigaChat", 20)
     assert key != profile_key(one, LlmMode.GENERATE, "GigaChat-Max", 20)
     assert key != profile_key(profile("The Matrix", "Inception"), LlmMode.GENERATE, "GigaChat", 20)

@@ -84,6 +84,10 @@ async def test_burst_of_likes_makes_one_refresh(start_stack: StartStack, connect
     assert refreshes("event") - before == 1
 
 
+def has_reason(text: str) -> Callable[[pb.GetMyRecommendationsResponse], bool]:
+    return lambda r: any(reason.text == text for item in r.items for reason in item.reasons)
+
+
 async def test_more_like_this_moves_similar_films_up(
     start_stack: StartStack, connect: Connect
 ) -> None:
@@ -92,11 +96,28 @@ async def test_more_like_this_moves_similar_films_up(
     crime = await me.list_until(lambda r: not r.fallback)
     rank_before = film_ids(crime).index(IDS["Arrival"])
     await me.more_like_this(IDS["Dune"])
-    seeded = await me.list_until(lambda r: r.generate_time != crime.generate_time)
+    seeded = await me.list_until(has_reason("Похоже на «Dune»"))
+    assert seeded.generate_time != crime.generate_time
     ranked = film_ids(seeded)
     assert ranked.index(IDS["Arrival"]) < rank_before
     assert set(ranked[:2]) == {IDS["Arrival"], IDS["Blade Runner 2049"]}  # same director
     assert IDS["Dune"] not in ranked
+
+
+async def test_more_like_this_still_pulls_after_the_next_like(
+    start_stack: StartStack, connect: Connect
+) -> None:
+    me = connect(await start_stack(recommendations_debounce_seconds=0.2))
+    await me.rate(IDS["Heat"])
+    await me.list_until(lambda r: not r.fallback)
+    await me.more_like_this(IDS["Dune"])
+    await me.list_until(has_reason("Похоже на «Dune»"))
+    await me.rate(IDS["Casino"])
+    later = await me.list_until(has_reason("Похоже на «Casino»"))  # the like's refresh
+    villeneuve = {IDS["Arrival"], IDS["Blade Runner 2049"]}
+    assert villeneuve <= set(film_ids(later)[:5])
+    reasons = {reason.text for item in later.items[:5] for reason in item.reasons}
+    assert "Похоже на «Dune»" in reasons
 
 
 async def test_list_pages_follow_one_another(start_stack: StartStack, connect: Connect) -> None:
