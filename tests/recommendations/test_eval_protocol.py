@@ -7,7 +7,11 @@ import pytest
 from services.recommendations.engines import EngineConfig
 from services.recommendations.evaluation.cli import evaluate
 from services.recommendations.evaluation.movielens import parse_title, read_movielens
-from services.recommendations.evaluation.protocol import leave_last_positive_out, measure
+from services.recommendations.evaluation.protocol import (
+    leave_last_positive_out,
+    measure,
+    temporal_split,
+)
 
 # Like counts in training: m1 3 (u1, u2, u5), m2 2 (u1, u4), m12 1 (u3); the rest 0.
 # Popularity ranks m1, m2, m12, then m3..m11 (ties go to the earlier film).
@@ -35,6 +39,22 @@ def movielens(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def test_temporal_split_trains_on_the_past_and_tests_each_users_next_like(
+    movielens: Path,
+) -> None:
+    # Times 1..4; the first 80% of ratings by time end at 2.8: times 1-2 train.
+    split = temporal_split(read_movielens(movielens))
+    ids = split.index.ids
+    evaluated = {str(r + 1): ids[t] for r, t in zip(split.eval_rows, split.test, strict=True)}
+    assert evaluated == {"1": "3", "2": "5"}  # user 3 liked nothing later, 4 and 5 neither
+    user1, user2 = (int(r) for r in split.eval_rows)
+    assert sorted(ids[c] for c in split.train.likes[user1].indices) == ["1", "2"]
+    assert split.train.dislikes[user2].nnz == 0  # the dislike at time 4 is the future
+    assert split.train.likes[3].nnz == 2  # user 4's likes before the cut train everyone
+    assert split.profiles[0].liked == ("2", "1")  # newest first
+    assert split.profiles[1].excluded == frozenset({"1", "4"})  # seen, the 3 too
+
+
 def test_last_positive_is_the_test_film_and_everything_before_it_trains(movielens: Path) -> None:
     split = leave_last_positive_out(read_movielens(movielens))
     ids = split.index.ids
@@ -57,7 +77,15 @@ def test_popularity_metrics_match_the_hand_computation(movielens: Path) -> None:
     assert popularity.hit_rate == pytest.approx(2 / 3)
     assert popularity.ndcg == pytest.approx((1 / math.log2(3) + 1 / math.log2(5)) / 3)
     assert popularity.coverage == pytest.approx(1.0)
-    assert set(results) == {"popularity", "item-knn", "ease", "content", "blend"}
+    assert set(results) == {
+        "popularity",
+        "item-knn",
+        "item-knn+recency",
+        "ease",
+        "ease+recency",
+        "content",
+        "blend",
+    }
 
 
 def test_metrics_of_hits_at_known_ranks() -> None:

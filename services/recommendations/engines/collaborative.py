@@ -128,7 +128,7 @@ class EaseModel:
             dense[:, columns < 0] = 0.0
             return np.asarray(dense, dtype=np.float64)
 
-        return best_liked(self.index, profile, film_ids, block)
+        return best_liked(self.index, profile, film_ids, block, self.config.recency)
 
 
 class KnnModel:
@@ -158,18 +158,12 @@ class KnnModel:
         return np.asarray(self.similarity[column].toarray()[0], dtype=np.float64)
 
     def explain(self, profile: Profile, film_ids: Sequence[str]) -> list[str | None]:
-        return explain_by_similarity(self.index, self.similarity, profile, film_ids)
+        """For each film, the liked film contributing most to its score (None if none)."""
 
+        def block(liked: IntArray, targets: IntArray) -> FloatArray:
+            return np.asarray(self.similarity[liked][:, targets].toarray(), dtype=np.float64)
 
-def explain_by_similarity(
-    index: ItemIndex, similarity: sp.csr_matrix, profile: Profile, film_ids: Sequence[str]
-) -> list[str | None]:
-    """For each film, the liked film most similar to it (None when nothing is similar)."""
-
-    def block(liked: IntArray, targets: IntArray) -> FloatArray:
-        return np.asarray(similarity[liked][:, targets].toarray(), dtype=np.float64)
-
-    return best_liked(index, profile, film_ids, block)
+        return best_liked(self.index, profile, film_ids, block, self.config.recency)
 
 
 def best_liked(
@@ -177,13 +171,17 @@ def best_liked(
     profile: Profile,
     film_ids: Sequence[str],
     block: Callable[[IntArray, IntArray], FloatArray],
+    recency: float = 1.0,
 ) -> list[str | None]:
-    """For each film, the liked film with the largest positive ``block(liked, films)`` entry."""
+    """For each film, the liked film contributing most to its score: the largest positive
+    ``block(liked, films)`` entry times the like's weight in the taste (``recency ** k``
+    for the k-th newest, as ``taste_matrix`` weighs it)."""
     liked = index.columns(profile.liked)
     known = [f for f in film_ids if f in index]
     if len(liked) == 0 or not known:
         return [None] * len(film_ids)
-    weights = block(liked, index.columns(known))
+    taste = recency ** np.arange(len(liked), dtype=np.float64)
+    weights = block(liked, index.columns(known)) * taste[:, np.newaxis]
     best = np.argmax(weights, axis=0)
     strongest = weights[best, np.arange(len(known))]
     found = {

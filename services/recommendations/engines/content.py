@@ -18,8 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+import Stemmer
 from sklearn.feature_extraction import DictVectorizer
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.feature_extraction.text import (
+    ENGLISH_STOP_WORDS,
+    CountVectorizer,
+    TfidfTransformer,
+)
 from stop_words import get_stop_words
 
 from services.recommendations.engines.collaborative import best_liked
@@ -66,16 +71,44 @@ def person_weights(film: FilmInfo, config: ContentConfig) -> dict[str, float]:
     return weights
 
 
-_TOKEN = re.compile(r"(?u)\w\w+")  # TfidfVectorizer's default token_pattern
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
 @functools.cache
-def stop_words() -> list[str]:
+def stop_words() -> frozenset[str]:
     """English (scikit-learn's list) and Russian (the stop-words package) words that say
-    nothing about a film; descriptions in the catalog come in both languages. Only words
-    the vectorizer sees as one token are kept (it would warn of the others)."""
-    words = set(ENGLISH_STOP_WORDS) | {w.casefold() for w in get_stop_words("russian")}
-    return sorted(w for w in words if _TOKEN.fullmatch(w))
+    nothing about a film; descriptions in the catalog come in both languages."""
+    return frozenset(ENGLISH_STOP_WORDS) | {w.casefold() for w in get_stop_words("russian")}
+
+
+def text_terms(texts: Sequence[str]) -> sp.csr_matrix:
+    """Texts x stems: how often each text uses each stem, stop words left out.
+
+    Words are counted by scikit-learn's tokenizer, then each distinct word is stemmed
+    once by the Snowball stemmer (PyStemmer) of its script (Russian for Cyrillic, English
+    otherwise)
+    and the columns of words with one stem are summed: «фильмы», «фильма» and «фильм»
+    are one term, as are "aliens" and "alien". Stemming the vocabulary rather than every
+    word keeps the per-word work in scikit-learn's loop (a catalog has far fewer distinct
+    words than words). Raises ValueError when the texts have no word at all.
+    """
+    vectorizer = CountVectorizer()
+    counts = vectorizer.fit_transform(texts)
+    skip = stop_words()
+    vocabulary = vectorizer.get_feature_names_out().tolist()
+    kept = [w for w, text in enumerate(vocabulary) if text not in skip]
+    stemmed: dict[int, str] = {}
+    for language, wanted in (("russian", True), ("english", False)):
+        mine = [w for w in kept if bool(_CYRILLIC.search(vocabulary[w])) is wanted]
+        stemmer = Stemmer.Stemmer(language)
+        stemmed.update(zip(mine, stemmer.stemWords([vocabulary[w] for w in mine]), strict=True))
+    stems: dict[str, int] = {}  # stem -> its column
+    words = sorted(stemmed)  # kept words' columns in ``counts``, and their stems' below
+    columns = [stems.setdefault(stemmed[w], len(stems)) for w in words]
+    projection = sp.csr_matrix(
+        (np.ones(len(words)), (words, columns)), shape=(counts.shape[1], len(stems))
+    )
+    return sp.csr_matrix(counts @ projection)
 
 
 def _genres(film: FilmInfo) -> dict[str, float]:
@@ -103,11 +136,13 @@ def film_features(films: Sequence[FilmInfo], config: ContentConfig) -> sp.csr_ma
     blocks.append(_block(people, config.people_weight))
     texts = [f"{film.title} {film.description}".strip() for film in films]
     if any(texts):
-        tfidf = TfidfVectorizer(sublinear_tf=True, stop_words=stop_words(), min_df=1)
         try:
-            blocks.append(_block(tfidf.fit_transform(texts), config.text_weight))
-        except ValueError:  # only stop words: no vocabulary
-            pass
+            terms = text_terms(texts)
+        except ValueError:  # no word at all
+            terms = sp.csr_matrix((len(texts), 0))
+        if terms.shape[1]:
+            tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(terms)
+            blocks.append(_block(tfidf, config.text_weight))
     return sp.csr_matrix(l2_normalize(sp.hstack(blocks, format="csr")))
 
 
@@ -145,7 +180,9 @@ class ContentModel:
         return np.asarray((row @ self.features.T).toarray()[0], dtype=np.float64)
 
     def explain(self, profile: Profile, film_ids: Sequence[str]) -> list[str | None]:
-        """For each film, the most similar liked film."""
+        """For each film, the liked film most like it: the reason says «Похоже на «X»», a
+        claim of likeness, so the newest like does not get an edge here (it does in the
+        score, and in the collaborative reasons)."""
 
         def block(liked: IntArray, targets: IntArray) -> FloatArray:
             product = self.features[liked] @ self.features[targets].T

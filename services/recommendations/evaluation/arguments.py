@@ -32,5 +32,5 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     evaluate.add_argument(
         "--recency",
         type=_decay,
-        help="weight per step back in a user's history, 1 = order ignored (default 0.7)",
+        help="weight per step back in a user's history, 1 = order ignored (default 0.8)",
     )

@@ -15,14 +15,29 @@ from pathlib import Path
 from services.recommendations.engines.recommender import EngineConfig
 from services.recommendations.evaluation.methods import METHODS, Fitted, method_tops
 from services.recommendations.evaluation.movielens import MovieLens, read_movielens, write_movielens
-from services.recommendations.evaluation.protocol import Metrics, leave_last_positive_out, measure
+from services.recommendations.evaluation.protocol import (
+    TEMPORAL_SHARE,
+    Metrics,
+    Split,
+    leave_last_positive_out,
+    measure,
+    temporal_split,
+)
 from services.recommendations.evaluation.report import chart, json_line, table
 from services.recommendations.evaluation.synthetic import generate
 
 
 def evaluate(data: MovieLens, config: EngineConfig) -> tuple[int, int, dict[str, Metrics]]:
-    """(evaluated users, films, metrics per method) under the protocol."""
-    split = leave_last_positive_out(data)
+    """(evaluated users, films, metrics per method) leaving each user's last positive out."""
+    return _measured(leave_last_positive_out(data), config)
+
+
+def evaluate_temporal(data: MovieLens, config: EngineConfig) -> tuple[int, int, dict[str, Metrics]]:
+    """The same, trained on the past before one cut-off time and tested on what follows."""
+    return _measured(temporal_split(data), config)
+
+
+def _measured(split: Split, config: EngineConfig) -> tuple[int, int, dict[str, Metrics]]:
     tops = method_tops(Fitted.fit(split, config))
     likers, users = split.likers, split.train.likes.shape[0]
     results = {name: measure(tops[name], split.test, likers, users) for name in METHODS}
@@ -66,12 +81,17 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, KeyError, ValueError) as error:
         print(f"cinema eval: cannot read the dataset: {error}", file=sys.stderr)
         return 2
-    users, items, results = evaluate(data, _config(args))
-    chart(args.chart, data.name, results)
-    print(
-        f"dataset {data.name}: {users} users evaluated, {items} films, {len(data.ratings)} ratings"
-    )
+    config = _config(args)
+    users, items, results = evaluate(data, config)
+    temporal_users, _, temporal = evaluate_temporal(data, config)
+    chart(args.chart, data.name, {"last positive left out": results, "temporal": temporal})
+    print(f"dataset {data.name}: {items} films, {len(data.ratings)} ratings")
+    print(f"\nleave the last positive out: {users} users evaluated")
     print(table(results))
+    print(f"\ntemporal (first {TEMPORAL_SHARE:.0%} of ratings by time train): ", end="")
+    print(f"{temporal_users} users evaluated")
+    print(table(temporal))
     print(f"chart: {args.chart}  ({time.monotonic() - started:.1f} s)")
-    print(json_line(data.name, users, items, results), flush=True)
+    line = json_line(data.name, users, items, results, temporal=(temporal_users, temporal))
+    print(line, flush=True)
     return 0

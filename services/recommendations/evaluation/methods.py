@@ -1,7 +1,8 @@
 """The evaluated methods: each engine alone, and the blend exactly as production runs it.
 
 Each engine alone scores all evaluated users at once (sparse products); the blend is
-the production ``Recommender.recommend``, called per user.
+the production ``Recommender.recommend``, called per user. The collaborative engines
+come twice: plain (a history as a set) and ``+recency`` (as production weighs it).
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ from services.recommendations.evaluation.protocol import (
     top_n_unseen,
 )
 
-METHODS = ("popularity", "item-knn", "ease", "content", "blend")
+METHODS = (
+    "popularity",
+    "item-knn",
+    "item-knn+recency",
+    "ease",
+    "ease+recency",
+    "content",
+    "blend",
+)
 
 
 @dataclass(frozen=True)
@@ -55,13 +64,11 @@ class Fitted:
         users = len(self.split.eval_rows)
         return np.tile(self.split.likers, (users, 1))
 
-    def ease_scores(self) -> FloatArray:
-        ease = self.config.ease
-        return self.ease.scores(self.tastes(ease.dislike_weight, ease.recency))
+    def ease_scores(self, recency: float) -> FloatArray:
+        return self.ease.scores(self.tastes(self.config.ease.dislike_weight, recency))
 
-    def knn_scores(self) -> FloatArray:
-        knn = self.config.knn
-        return self.knn.scores(self.tastes(knn.dislike_weight, knn.recency))
+    def knn_scores(self, recency: float) -> FloatArray:
+        return self.knn.scores(self.tastes(self.config.knn.dislike_weight, recency))
 
     def content_scores(self) -> FloatArray:
         content = self.config.content
@@ -92,10 +99,13 @@ class Fitted:
 
 def method_tops(fitted: Fitted) -> dict[str, IntArray]:
     """Each method's top 10 per evaluated user (columns; -1 where it has nothing)."""
+    config = fitted.config
     scored: dict[str, Callable[[], FloatArray]] = {
         "popularity": fitted.popularity_scores,
-        "item-knn": fitted.knn_scores,
-        "ease": fitted.ease_scores,
+        "item-knn": lambda: fitted.knn_scores(1.0),
+        "item-knn+recency": lambda: fitted.knn_scores(config.knn.recency),
+        "ease": lambda: fitted.ease_scores(1.0),
+        "ease+recency": lambda: fitted.ease_scores(config.ease.recency),
         "content": fitted.content_scores,
     }
     tops = {name: top_n_unseen(score(), fitted.split) for name, score in scored.items()}

@@ -3,7 +3,9 @@
 Per user, ratings are ordered by time; the last rating >= 4 is the test film and
 everything before it is training (>= 4 a like, <= 2 a dislike, 3 neither, but
 still a film the user has seen). Ratings after the test film are dropped. Users
-with fewer than two positives are not evaluated; their ratings still train. Each
+with fewer than two positives are not evaluated; their ratings still train. The
+second protocol, ``temporal_split``, cuts everyone's ratings at one moment instead:
+the past trains, and each user's first positive after the cut is their test film. Each
 evaluated user's training verdicts are also kept in order (``profiles``), newest
 first, as the service's likes projection hands them to the engines.
 """
@@ -32,6 +34,7 @@ from services.recommendations.evaluation.movielens import MovieLens
 LIKE_AT = 4.0
 DISLIKE_AT = 2.0
 CUTOFF = 10
+TEMPORAL_SHARE = 0.8  # the temporal split trains on the first 80% of ratings by time
 
 
 @dataclass(frozen=True)
@@ -55,41 +58,98 @@ class Split:
         return np.asarray(self.train.likes.sum(axis=0), dtype=np.float64).ravel()
 
 
+@dataclass(frozen=True)
+class _Ordered:
+    """Every rating, by user and then time (stable), as columns of an index."""
+
+    films: list[FilmInfo]
+    index: ItemIndex
+    n_users: int
+    users: IntArray
+    columns: IntArray
+    values: FloatArray
+    timestamps: IntArray
+
+    @classmethod
+    def of(cls, data: MovieLens) -> _Ordered:
+        ratings = data.ratings
+        known = set(f.id for f in data.films)
+        films = list(data.films) + [
+            FilmInfo(film_id, film_id)
+            for film_id in dict.fromkeys(ratings.film_ids.tolist())
+            if film_id not in known
+        ]
+        index = ItemIndex(f.id for f in films)
+        user_ids, users = np.unique(ratings.user_ids, return_inverse=True)
+        columns = index.columns(ratings.film_ids.tolist())
+        order = np.lexsort((ratings.timestamps, users))
+        return cls(
+            films,
+            index,
+            len(user_ids),
+            users[order].astype(np.int64),
+            columns[order].astype(np.int64),
+            ratings.values[order],
+            ratings.timestamps[order],
+        )
+
+    @property
+    def positive(self) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.values >= LIKE_AT)
+
+    def split(
+        self, training: npt.NDArray[np.bool_], eval_rows: IntArray, test_positions: IntArray
+    ) -> Split:
+        """Train on the ``training`` ratings; evaluate ``eval_rows`` on the film rated at
+        each one's ``test_positions``."""
+        users, columns, values = self.users, self.columns, self.values
+        verdict = np.where(values >= LIKE_AT, LIKE, np.where(values <= DISLIKE_AT, DISLIKE, 0))
+        shape = (self.n_users, len(self.index))
+        train = Feedback.from_arrays(
+            users[training],
+            columns[training],
+            verdict[training],
+            n_users=shape[0],
+            n_items=shape[1],
+        )
+        seen = sp.csr_matrix(
+            (np.ones(int(training.sum())), (users[training], columns[training])), shape=shape
+        )
+        test = columns[test_positions].astype(np.int64)
+        profiles = _profiles(self.index, users, columns, verdict, training, eval_rows)
+        return Split(self.films, self.index, train, seen, eval_rows, test, profiles)
+
+
 def leave_last_positive_out(data: MovieLens) -> Split:
-    ratings = data.ratings
-    known = set(f.id for f in data.films)
-    films = list(data.films) + [
-        FilmInfo(film_id, film_id)
-        for film_id in dict.fromkeys(ratings.film_ids.tolist())
-        if film_id not in known
-    ]
-    index = ItemIndex(f.id for f in films)
-    user_ids, users = np.unique(ratings.user_ids, return_inverse=True)
-    columns = index.columns(ratings.film_ids.tolist())
-    order = np.lexsort((ratings.timestamps, users))  # by user, then time (stable)
-    users, columns = users[order], columns[order]
-    values, position = ratings.values[order], np.arange(len(order))
-    positive = values >= LIKE_AT
-    n_users = len(user_ids)
+    """Per user, the last positive is the test film; everything before it trains."""
+    ordered = _Ordered.of(data)
+    users, positive, n_users = ordered.users, ordered.positive, ordered.n_users
+    position = np.arange(len(users))
     positives = np.bincount(users[positive], minlength=n_users)
-    last_positive = np.full(n_users, len(order), dtype=np.int64)
+    last_positive = np.full(n_users, len(users), dtype=np.int64)
     last_positive[users[positive]] = -1
     np.maximum.at(last_positive, users[positive], position[positive])
     evaluated = positives >= 2
-    cut = np.where(evaluated, last_positive, len(order))
-    training = position < cut[users]
-    verdict = np.where(values >= LIKE_AT, LIKE, np.where(values <= DISLIKE_AT, DISLIKE, 0))
-    train = Feedback.from_arrays(
-        users[training], columns[training], verdict[training], n_users=n_users, n_items=len(index)
-    )
-    seen = sp.csr_matrix(
-        (np.ones(int(training.sum())), (users[training], columns[training])),
-        shape=(n_users, len(index)),
-    )
+    cut = np.where(evaluated, last_positive, len(users))
     eval_rows = np.flatnonzero(evaluated).astype(np.int64)
-    test = columns[last_positive[eval_rows]].astype(np.int64)
-    profiles = _profiles(index, users, columns, verdict, training, eval_rows)
-    return Split(films, index, train, seen, eval_rows, test, profiles)
+    return ordered.split(position < cut[users], eval_rows, last_positive[eval_rows])
+
+
+def temporal_split(data: MovieLens, share: float = TEMPORAL_SHARE) -> Split:
+    """Everyone's ratings before a cut-off time train (the first ``share`` of all ratings
+    by time); a user with a positive before it and one after is tested on their first
+    positive after it: what they liked next, as the service would have had to guess."""
+    ordered = _Ordered.of(data)
+    users, positive, n_users = ordered.users, ordered.positive, ordered.n_users
+    cutoff = np.quantile(ordered.timestamps, share) if len(users) else 0
+    training = ordered.timestamps < cutoff
+    position = np.arange(len(users))
+    first_after = np.full(n_users, len(users), dtype=np.int64)
+    later = positive & ~training
+    np.minimum.at(first_after, users[later], position[later])
+    liked_before = np.bincount(users[positive & training], minlength=n_users) > 0
+    eval_rows = np.flatnonzero(liked_before & (first_after < len(users))).astype(np.int64)
+    return ordered.split(training, eval_rows, first_after[eval_rows])
 
 
 def _profiles(

@@ -5,17 +5,17 @@ of title words, and some films are sequels of another film in their cluster.
 Users mix one or two clusters. Each film and user also has a latent vector
 around its cluster's, so taste is finer than the clusters. A user rates films
 drawn by popularity (Zipf) times affinity; the rating follows affinity plus
-noise, so some ratings are dislikes. Taste drifts: a user's ratings come in an
-order that moves, noisily, from their first cluster toward their second, as people's
-do (on real ratings the last few likes predict the next one best). Everything is
-reproducible from the seed.
+noise, so some ratings are dislikes. Taste drifts: a user's films are drawn, and
+rated, with the taste of the moment, which moves from their first cluster toward their
+second over time, as people's does (on real ratings the last few likes predict the next
+one best). Everything is reproducible from the seed.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from services.recommendations.engines.types import FilmInfo, FloatArray, IntArray
+from services.recommendations.engines.types import FilmInfo, IntArray
 from services.recommendations.evaluation.movielens import MovieLens, Ratings
 
 GENRES = (
@@ -41,6 +41,7 @@ GENRES = (
 _SYLLABLES = ("ka", "lo", "mi", "ren", "tor", "vi", "sha", "dun", "el", "gar", "po", "zen", "qu")
 CLUSTERS = 10
 DIMENSIONS = 16
+PHASES = 4
 
 
 def _words(rng: np.random.Generator, count: int) -> list[str]:
@@ -70,16 +71,6 @@ def _films(rng: np.random.Generator, n_items: int, cluster: IntArray) -> list[Fi
     return films
 
 
-def _moments(rng: np.random.Generator, drift: FloatArray) -> IntArray:
-    """When a user rated each of their films: in the order of ``drift`` (how far each film
-    leans toward where the user's taste is going) plus as much noise again."""
-    spread = float(drift.std()) or 1.0
-    order = np.argsort(drift / spread + rng.normal(size=len(drift)), kind="stable")
-    moments = np.empty(len(drift), dtype=np.int64)
-    moments[order] = np.sort(rng.integers(0, 10**8, size=len(drift)))
-    return moments
-
-
 def generate(users: int = 2000, items: int = 1000, seed: int = 42) -> MovieLens:
     rng = np.random.default_rng(seed)
     centroids = rng.normal(size=(CLUSTERS, DIMENSIONS))
@@ -87,27 +78,36 @@ def generate(users: int = 2000, items: int = 1000, seed: int = 42) -> MovieLens:
     item_factors = centroids[cluster] + 0.7 * rng.normal(size=(items, DIMENSIONS))
     films = _films(rng, items, cluster)
     mixes = rng.integers(CLUSTERS, size=(users, 2))
-    share = rng.uniform(0.5, 1.0, size=(users, 1))
-    user_factors = share * centroids[mixes[:, 0]] + (1 - share) * centroids[mixes[:, 1]]
-    user_factors += 0.5 * rng.normal(size=(users, DIMENSIONS))
+    share = rng.uniform(0.5, 1.0, size=(users, 1))  # of the first cluster, at the start
+    own = 0.5 * rng.normal(size=(users, DIMENSIONS))
+    first, second = centroids[mixes[:, 0]], centroids[mixes[:, 1]]
     popularity = 1.0 / np.arange(1, items + 1) ** 0.9
     log_popularity = np.log(rng.permutation(popularity))
     activity = np.clip(rng.lognormal(np.log(30), 0.8, size=users), 5, items // 2).astype(int)
+    # Each user's ratings fall into PHASES equal stretches of time; a phase's films are
+    # drawn with the taste of that moment, which moves from (share, 1 - share) of the two
+    # clusters to the reverse: tastes drift, and the latest likes tell where they are.
+    per_phase = np.stack([rng.multinomial(n, [1 / PHASES] * PHASES) for n in activity])
 
-    toward = centroids[mixes[:, 1]] - centroids[mixes[:, 0]]  # zero for a one-cluster user
     user_rows, film_columns, affinities, moments = [], [], [], []
     for start in range(0, users, 500):
         block = slice(start, min(start + 500, users))
-        affinity = user_factors[block] @ item_factors.T / np.sqrt(DIMENSIONS)
-        # Gumbel top-k: sampling without replacement, probability ~ popularity * e^affinity.
-        keys = log_popularity + 1.5 * affinity + rng.gumbel(size=affinity.shape)
-        order = np.argsort(-keys, axis=1)
-        for offset, row in enumerate(order):
-            chosen = row[: activity[start + offset]]
-            user_rows.append(np.full(len(chosen), start + offset))
-            film_columns.append(chosen)
-            affinities.append(affinity[offset, chosen])
-            moments.append(_moments(rng, item_factors[chosen] @ toward[start + offset]))
+        taken = np.zeros((block.stop - start, items), dtype=bool)
+        for phase in range(PHASES):
+            mix = share[block] + (1 - 2 * share[block]) * phase / (PHASES - 1)
+            taste_now = mix * first[block] + (1 - mix) * second[block] + own[block]
+            affinity = taste_now @ item_factors.T / np.sqrt(DIMENSIONS)
+            # Gumbel top-k: sampling without replacement, probability ~ popularity * e^affinity.
+            keys = log_popularity + 1.5 * affinity + rng.gumbel(size=affinity.shape)
+            keys[taken] = -np.inf
+            order = np.argsort(-keys, axis=1)
+            for offset, row in enumerate(order):
+                chosen = row[: per_phase[start + offset, phase]]
+                taken[offset, chosen] = True
+                user_rows.append(np.full(len(chosen), start + offset))
+                film_columns.append(chosen)
+                affinities.append(affinity[offset, chosen])
+                moments.append(((phase + rng.random(len(chosen))) * 10**8 / PHASES).astype(int))
     rows = np.concatenate(user_rows)
     columns = np.concatenate(film_columns)
     taste = np.concatenate(affinities) + 0.6 * rng.normal(size=len(rows))

@@ -6,8 +6,9 @@ from services.recommendations.engines.collaborative import (
     EaseModel,
     KnnConfig,
     KnnModel,
+    best_liked,
 )
-from services.recommendations.engines.types import Feedback, FloatArray, Interaction
+from services.recommendations.engines.types import Feedback, FloatArray, IntArray, Interaction
 from tests.recommendations.engines.catalog import ROMANCE, SCI_FI, films, two_tastes
 
 INDEX = ItemIndex(f.id for f in films())
@@ -64,3 +65,18 @@ def test_ease_models_only_the_most_liked_films_when_capped() -> None:
 def test_knn_keeps_only_k_neighbours_per_film() -> None:
     model = KnnModel.fit(Feedback.from_interactions(two_tastes(), INDEX), INDEX, KnnConfig(2))
     assert (np.diff(model.similarity.indptr) <= 2).all()
+
+
+def test_a_reason_names_the_like_that_contributed_most_to_the_score() -> None:
+    index = ItemIndex(["new", "old", "pick"])
+    profile = Profile(liked=("new", "old"))  # newest first: "old" weighs 0.7
+
+    def similar(new: float, old: float) -> list[str | None]:
+        def block(liked: IntArray, targets: IntArray) -> FloatArray:
+            return np.array([[new], [old]])
+
+        return best_liked(index, profile, ["pick"], block, recency=0.7)
+
+    assert similar(new=0.5, old=0.6) == ["new"]  # 0.5 > 0.6 x 0.7
+    assert similar(new=0.5, old=0.8) == ["old"]  # 0.56 > 0.5
+    assert similar(new=0.0, old=0.0) == [None]

@@ -72,3 +72,16 @@ def test_a_tv_show_is_less_like_a_film_than_a_film_of_the_same_genres() -> None:
     ]
     similarity = _model(catalog).similar_to(0)
     assert similarity[1] > similarity[2] > 0
+
+
+def test_word_forms_are_one_term_in_russian_and_english() -> None:
+    catalog = [
+        FilmInfo("seed", "Один", description="Фильмы про пришельцев"),
+        FilmInfo("forms", "Два", description="Фильм про пришельца"),
+        FilmInfo("aliens", "Aliens", description="The aliens are coming"),
+        FilmInfo("alien", "Alien", description="An alien comes"),
+        FilmInfo("none", "Три", description="Ночь в доме"),
+    ]
+    similarity = _model(catalog).similar_to(0)
+    assert similarity[1] > 0 and similarity[4] == 0.0
+    assert _model(catalog).similar_to(2)[3] > 0  # "aliens", "alien"; "coming", "comes"
