@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import enum
+import json
+import math
 import re
 import time
 import uuid
@@ -31,7 +33,8 @@ from fastapi.responses import JSONResponse, Response
 CREDENTIALS = base64.b64encode(b"fake-client-id:fake-client-secret").decode()
 SCOPES = frozenset({"GIGACHAT_API_PERS", "GIGACHAT_API_B2B", "GIGACHAT_API_CORP"})
 MODELS = ("GigaChat", "GigaChat-Pro", "GigaChat-Max")
-_CANDIDATE_LINE = re.compile(r"^- id=(\S+) \|", re.MULTILINE)
+_CANDIDATE_LINE = re.compile(r"^- (c\d+) \|", re.MULTILINE)
+CHARS_PER_TOKEN = 4
 
 
 class Behaviour(enum.StrEnum):
@@ -137,7 +140,7 @@ def _is_rerank(body: dict[str, Any]) -> bool:
 
 
 def _candidate_ids(body: dict[str, Any]) -> list[str]:
-    """From the function's ``id`` enum, else from ``- id=...`` lines of the prompt."""
+    """From the function's ``id`` enum, else from the prompt's ``- c1 | ...`` lines."""
     try:
         films = body["functions"][0]["parameters"]["properties"]["films"]
         return [str(i) for i in films["items"]["properties"]["id"]["enum"]]
@@ -180,8 +183,33 @@ def _invalid_message(kind: Invalid, function: str | None) -> dict[str, Any]:
     }
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def estimate_tokens(text: str) -> int:
+    """One token per ``CHARS_PER_TOKEN`` characters, rounded up (GigaChat's own tokenizer
+    is not public; the rule only has to be the same for every prompt compared)."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def prompt_text(body: dict[str, Any]) -> str:
+    """What a chat request makes the model read: each message's text, then the functions."""
+    text = "".join(str(m.get("content", "")) for m in body.get("messages", []))
+    functions = body.get("functions")
+    return text + _json(functions) if functions else text
+
+
+def answer_text(message: dict[str, Any]) -> str:
+    """What the answer says: its text, then the function call (name and arguments)."""
+    text = str(message.get("content") or "")
+    call = message.get("function_call")
+    return text + _json(call) if call else text
+
+
 def _completion(body: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
-    prompt_tokens = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
+    prompt_tokens = estimate_tokens(prompt_text(body))
+    completion_tokens = max(1, estimate_tokens(answer_text(message)))
     return {
         "choices": [
             {
@@ -195,8 +223,8 @@ def _completion(body: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]
         "object": "chat.completion",
         "usage": {
             "prompt_tokens": prompt_tokens,
-            "completion_tokens": 120,
-            "total_tokens": prompt_tokens + 120,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
             "precached_prompt_tokens": 0,
         },
     }

@@ -130,34 +130,46 @@ async def rerank(
     model: str,
     limit: int,
 ) -> LlmResult:
-    """Let GigaChat choose among the candidates; ids outside them are dropped."""
+    """Let GigaChat choose among the candidates; handles that stand for none are dropped.
+
+    The prompt names candidates by handles (``c1``, ...), mapped back to film ids with
+    this request's own mapping. A handle it does not hold, a repeated one, or one
+    standing for a rated or excluded film is dropped, as an unknown film id would be:
+    ``suggested`` counts every item of the answer, ``grounded`` those naming a
+    candidate offered (repeats included), ``dropped`` those not kept.
+    """
     mode = LlmMode.RERANK
     unwanted = profile.rated_ids | profile.excluded
     offered = [c for c in candidates if c.film_id not in unwanted]
     if not offered:
         return LlmResult(mode, LlmOutcome.NOTHING_GROUNDED)
-    chat = prompts.rerank_chat(profile, offered, model=model, limit=limit)
-    completion, base = await _ask(mode, chat, complete, clock)
+    request = prompts.rerank_chat(profile, offered, model=model, limit=limit)
+    completion, base = await _ask(mode, request.chat, complete, clock)
     if completion is None:
         return base
     try:
-        picks = parsing.id_picks(completion, prompts.RERANK_FUNCTION)
+        picks = parsing.handle_picks(completion, prompts.RERANK_FUNCTION, request.film_ids)
     except parsing.MalformedAnswer as error:
         return _malformed(mode, base, error)
-    known = {c.film_id for c in offered[: prompts.MAX_CANDIDATES_IN_PROMPT]}
+
+    def candidate(pick: parsing.HandlePick) -> str | None:
+        """The film a pick names, if it is a candidate offered."""
+        return pick.film_id if pick.film_id is not None and pick.film_id not in unwanted else None
+
     seen: set[str] = set()
     items: list[LlmItem] = []
     for pick in picks.items:
-        if pick.film_id not in known or pick.film_id in seen or len(items) >= limit:
+        film_id = candidate(pick)
+        if film_id is None or film_id in seen or len(items) >= limit:
             continue
-        seen.add(pick.film_id)
-        items.append(LlmItem(pick.film_id, pick.reason))
+        seen.add(film_id)
+        items.append(LlmItem(film_id, pick.reason))
     suggested = len(picks.items) + picks.malformed_items
-    grounded = sum(pick.film_id in known for pick in picks.items)
+    grounded = sum(candidate(pick) is not None for pick in picks.items)
     if grounded < len(picks.items):
         log.info(
             "llm_ids_not_among_candidates",
-            ids=[pick.film_id for pick in picks.items if pick.film_id not in known],
+            handles=[pick.handle for pick in picks.items if candidate(pick) is None],
         )
     outcome = LlmOutcome.OK if items else LlmOutcome.NOTHING_GROUNDED
     return _with(base, outcome, tuple(items), suggested=suggested, grounded=grounded)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -36,6 +37,18 @@ class TitlePick:
 @dataclass(frozen=True)
 class IdPick:
     film_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class HandlePick:
+    """A rerank choice: the handle the model named and the film it stands for.
+
+    ``film_id`` is None when the handle is not one this request offered.
+    """
+
+    handle: str
+    film_id: str | None
     reason: str
 
 
@@ -119,3 +132,22 @@ def id_picks(completion: ChatCompletion, function: str) -> Picks[IdPick]:
     if not picks:
         raise MalformedAnswer("no film has an id and a reason")
     return Picks(tuple(picks), len(films) - len(picks))
+
+
+def handle_picks(
+    completion: ChatCompletion, function: str, film_ids: Mapping[str, str]
+) -> Picks[HandlePick]:
+    """``id_picks`` whose ids are the request's handles, mapped back to film ids.
+
+    ``film_ids`` is the request's own mapping (``prompts.RerankRequest.film_ids``); a
+    handle outside it (invented, or a film id written out) maps to None, and the caller
+    drops it as a suggestion that is not among the candidates.
+    """
+    picks = id_picks(completion, function)
+    return Picks(
+        tuple(
+            HandlePick(pick.film_id, film_ids.get(pick.film_id.lower()), pick.reason)
+            for pick in picks.items
+        ),
+        picks.malformed_items,
+    )

@@ -1,13 +1,22 @@
 """The chat requests: a Russian prompt plus one function GigaChat is made to call.
 
 Function calling gives the answer as structured arguments instead of prose, and the
-rerank function lists the candidate ids as an enum, so the model is told exactly which
-ids exist (the parser still checks).
+rerank function lists the candidates as an enum, so the model is told exactly which
+exist (the parser still checks).
+
+Rerank names each candidate by a short handle, ``c1``, ``c2``, ... in the order
+offered, never by its film id: a 36-character UUID would be paid for twice per
+candidate (in the list and in the enum) and again in the answer, where ``c12`` costs a
+twelfth of it. The handles mean something only within one request: ``RerankRequest``
+carries the chat together with its own handle -> film id mapping, which the parser
+uses to map the model's choice back (``parsing.handle_picks``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from gigachat.models import Chat, Function, FunctionParameters, Messages, MessagesRole
 from gigachat.models.chat import ChatFunctionCall, FunctionParametersProperty
@@ -79,28 +88,43 @@ def generate_chat(profile: TasteProfile, *, model: str, limit: int) -> Chat:
     return _chat(model, prompt, function)
 
 
+@dataclass(frozen=True)
+class RerankRequest:
+    """The rerank chat and what its handles stand for (valid for this request only)."""
+
+    chat: Chat
+    film_ids: Mapping[str, str]
+    """Handle (``c1``, ...) -> film id of each candidate offered, in prompt order."""
+
+
+def handle(position: int) -> str:
+    """The short name of the candidate offered at ``position`` (0-based): ``c1``, ``c2``..."""
+    return f"c{position + 1}"
+
+
 def rerank_chat(
     profile: TasteProfile, candidates: Sequence[Candidate], *, model: str, limit: int
-) -> Chat:
-    """Ask to choose up to ``limit`` of the candidates, by id, as ``choose_films``."""
+) -> RerankRequest:
+    """Ask to choose up to ``limit`` of the candidates, by handle, as ``choose_films``."""
     offered = candidates[:MAX_CANDIDATES_IN_PROMPT]
+    film_ids = {handle(n): c.film_id for n, c in enumerate(offered)}
     lines = "\n".join(
-        f"- id={c.film_id} | {_named(RatedFilm(c.film_id, c.title, c.year))}"
+        f"- {name} | {_named(RatedFilm(c.film_id, c.title, c.year))}"
         + (f" | {', '.join(c.genres)}" if c.genres else "")
-        for c in offered
+        for name, c in zip(film_ids, offered, strict=True)
     )
     prompt = (
-        _taste(profile) + f"Кандидаты:\n{lines}\n\n"
+        _taste(profile) + f"Кандидаты (метка | фильм | жанры):\n{lines}\n\n"
         f"Выбери из кандидатов до {limit} фильмов, которые зрителю понравятся больше всего, "
-        "лучшие первыми. Используй только id из списка кандидатов."
+        "лучшие первыми. Называй кандидата только меткой из списка (c1, c2, …)."
     )
     film = {
         "type": "object",
         "properties": {
             "id": {
                 "type": "string",
-                "description": "id кандидата",
-                "enum": [c.film_id for c in offered],
+                "description": "Метка кандидата",
+                "enum": list(film_ids),
             },
             "reason": {"type": "string", "description": "Почему подойдёт, по-русски"},
         },
@@ -119,7 +143,7 @@ def rerank_chat(
             required=["films"],
         ),
     )
-    return _chat(model, prompt, function)
+    return RerankRequest(_chat(model, prompt, function), MappingProxyType(film_ids))
 
 
 def _chat(model: str, prompt: str, function: Function) -> Chat:

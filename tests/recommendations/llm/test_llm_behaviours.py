@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
+import uuid
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
 
 from services.recommendations.llm import Candidate, LlmOutcome
-from tests.fakes.gigachat import Behaviour, FakeGigaChat, Invalid
+from tests.fakes.gigachat import (
+    Behaviour,
+    FakeGigaChat,
+    Invalid,
+    answer_text,
+    estimate_tokens,
+    prompt_text,
+)
 from tests.recommendations.llm.conftest import (
     BY_TITLE,
     CATALOG,
@@ -23,6 +33,27 @@ CANDIDATES = [
     Candidate(film.id, film.title, film.year, film.genres, 1.0 - n / 10)
     for n, film in enumerate(CATALOG[3:9])
 ]
+
+
+def _enum(request: dict[str, Any]) -> list[str]:
+    films = request["functions"][0]["parameters"]["properties"]["films"]
+    return list(films["items"]["properties"]["id"]["enum"])
+
+
+def _with_uuids(request: dict[str, Any], film_ids: list[str]) -> dict[str, Any]:
+    """The same request as it was before issue 13: ``- id=<film id> |`` lines, ids enum."""
+    by_handle = dict(zip(_enum(request), film_ids, strict=True))
+    old = copy.deepcopy(request)
+    message = old["messages"][-1]
+    message["content"] = re.sub(
+        r"^- (c\d+) \|",
+        lambda line: f"- id={by_handle[line.group(1)]} |",
+        message["content"],
+        flags=re.MULTILINE,
+    )
+    films = old["functions"][0]["parameters"]["properties"]["films"]
+    films["items"]["properties"]["id"]["enum"] = film_ids
+    return old
 
 
 def _failures(mode: str, kind: str) -> float:
@@ -171,7 +202,37 @@ async def test_rerank_picks_only_among_the_candidates_with_reasons(
     assert all(CYRILLIC.search(item.reason) for item in result.items)
     request = fake.chat_requests[0]
     assert request["functions"][0]["name"] == "choose_films"
-    assert all(f"id={c.film_id}" in request["messages"][-1]["content"] for c in CANDIDATES)
+    prompt = request["messages"][-1]["content"]
+    # Candidates are named by handles, c1 for the first offered; their ids stay out.
+    assert all(f"- c{n} | {c.title} ({c.year})" in prompt for n, c in enumerate(CANDIDATES, 1))
+    assert not any(c.film_id in prompt for c in CANDIDATES)
+    assert _enum(request) == [f"c{n}" for n in range(1, len(CANDIDATES) + 1)]
+
+
+async def test_rerank_with_handles_costs_at_least_30_percent_fewer_tokens_than_with_ids(
+    fake: FakeGigaChat, make_source: MakeSource
+) -> None:
+    """A refresh offers 30 candidates (``RERANK_CANDIDATES``) with UUIDs, asks for 20."""
+    fake.answer_size = 20
+    taste = profile("The Matrix", "Inception", "Arrival", disliked=("Memento",))
+    candidates = [
+        Candidate(str(uuid.uuid5(uuid.NAMESPACE_URL, f"film-{n}")), f.title, f.year, f.genres)
+        for n, f in enumerate(CATALOG * 3)
+    ]
+    film_ids = [c.film_id for c in candidates]
+
+    result = await make_source(llm_mode="rerank").rerank(taste, candidates, limit=20)
+
+    assert result.used_llm and [item.film_id for item in result.items] == film_ids[:20]
+    [request] = fake.chat_requests
+    with_handles = estimate_tokens(prompt_text(request))
+    with_ids = estimate_tokens(prompt_text(_with_uuids(request, film_ids)))
+    assert result.prompt_tokens == with_handles  # the fake's usage is what the source counts
+    assert with_handles <= 0.7 * with_ids
+    # The answer names films the same way, so it is cheaper too.
+    chosen = [{"id": item.film_id, "reason": item.reason} for item in result.items]
+    answer_with_ids = {"function_call": {"name": "choose_films", "arguments": {"films": chosen}}}
+    assert result.completion_tokens < estimate_tokens(answer_text(answer_with_ids))
 
 
 @pytest.mark.parametrize("behaviour", [b for b in Behaviour if b is not Behaviour.SLOW])

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
-from gigachat.models import ChatCompletion
+from gigachat.models import Chat, ChatCompletion
 
 from services.recommendations.llm import (
     Candidate,
     LlmItem,
     LlmMode,
+    LlmOutcome,
     MemoryLlmCache,
     decode_items,
     encode_items,
     profile_key,
 )
 from services.recommendations.llm.guards import BreakerState, CircuitBreaker, HourlyBudget
+from services.recommendations.llm.modes import rerank
 from services.recommendations.llm.parsing import MalformedAnswer, id_picks, title_picks
-from tests.recommendations.llm.conftest import Clock, profile
+from services.recommendations.llm.prompts import MAX_CANDIDATES_IN_PROMPT, rerank_chat
+from tests.recommendations.llm.conftest import BY_TITLE, Clock, profile
 
 
 def _completion(
@@ -150,3 +154,59 @@ def test_json_in_the_message_text_is_accepted_fenced_or_not() -> None:
 def test_unreadable_answers_are_malformed(completion: ChatCompletion) -> None:
     with pytest.raises(MalformedAnswer):
         title_picks(completion, "recommend_films")
+
+
+def _candidate(title: str) -> Candidate:
+    film = BY_TITLE[title]
+    return Candidate(film.id, film.title, film.year, film.genres)
+
+
+def _enum(chat: Chat) -> list[str]:
+    films: Any = chat.model_dump()["functions"][0]["parameters"]["properties"]["films"]
+    return list(films["items"]["properties"]["id"]["enum"])
+
+
+def test_rerank_names_candidates_by_handles_that_belong_to_one_request() -> None:
+    taste = profile("The Matrix")
+    films = [_candidate(t) for t in ("Inception", "Memento", "Gattaca")]
+    ids = [film.film_id for film in films]
+    first = rerank_chat(taste, films, model="GigaChat", limit=2)
+    second = rerank_chat(taste, films[::-1], model="GigaChat", limit=2)
+
+    assert dict(first.film_ids) == {"c1": ids[0], "c2": ids[1], "c3": ids[2]}
+    assert dict(second.film_ids) == {"c1": ids[2], "c2": ids[1], "c3": ids[0]}
+    prompt = str(first.chat.messages[-1].content)
+    assert "- c1 | Inception (2010) | Sci-Fi, Thriller\n- c2 | Memento (2000)" in prompt
+    assert not any(f"id={film.film_id}" in prompt for film in films)
+    assert _enum(first.chat) == ["c1", "c2", "c3"]
+    many = [Candidate(f"film-{n}", f"Film {n}") for n in range(MAX_CANDIDATES_IN_PROMPT + 5)]
+    assert list(rerank_chat(taste, many, model="GigaChat", limit=20).film_ids)[-1] == (
+        f"c{MAX_CANDIDATES_IN_PROMPT}"
+    )
+
+
+async def test_unknown_repeated_and_unwanted_handles_are_dropped_like_unknown_ids() -> None:
+    taste = profile("The Matrix", excluded=("Arrival",))
+    candidates = [_candidate(t) for t in ("The Matrix", "Inception", "Arrival", "Memento")]
+    answered = ["c2", "c1", "c2", "c3", BY_TITLE["Arrival"].id, "no-such-film"]
+    films: list[dict[str, object]] = [{"id": h, "reason": "Кино"} for h in answered]
+    sent: list[Chat] = []
+
+    async def complete(chat: Chat) -> ChatCompletion:
+        sent.append(chat)
+        arguments = {"films": [*films, {"id": "c1"}]}  # the last one has no reason
+        return _completion(function_call={"name": "choose_films", "arguments": arguments})
+
+    result = await rerank(
+        taste, candidates, complete=complete, clock=Clock(), model="GigaChat", limit=10
+    )
+
+    # Only Inception (c1) and Memento (c2) were offered: rated and excluded films get no handle.
+    assert _enum(sent[0]) == ["c1", "c2"]
+    assert result.outcome is LlmOutcome.OK
+    assert [item.film_id for item in result.items] == [
+        BY_TITLE["Memento"].id,
+        BY_TITLE["Inception"].id,
+    ]
+    # c2, c1 and the repeated c2 name candidates; c3, a film id and an invented name do not.
+    assert (result.suggested, result.grounded, result.dropped) == (7, 3, 5)
