@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from services.recommendations.evaluation.methods import METHODS
+
 CINEMA = Path(sys.executable).parent / "cinema"
 
 
@@ -24,15 +26,7 @@ def test_cinema_eval_synthetic_ends_with_a_json_line_of_all_methods_and_draws_a_
 ) -> None:
     report, chart = synthetic_run
     assert report["users"] > 250 and report["items"] == 200
-    methods = {
-        "popularity",
-        "item-knn",
-        "item-knn+recency",
-        "ease",
-        "ease+recency",
-        "content",
-        "blend",
-    }
+    methods = set(METHODS)  # plain and +recency collaborative engines among them
     temporal = report["temporal"]
     assert set(report["results"]) == set(temporal["results"]) == methods
     assert 0 < temporal["users"] <= report["users"]
