@@ -7,6 +7,7 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
+from services.catalog import fuzzy
 from services.catalog.elastic_schema import (
     FILMS,
     GENRES,
@@ -54,6 +55,22 @@ SEARCH_TOTAL_HITS = 10_000
 _TITLE_FIELDS = ["title", "title.en", "title.ru"]
 _PEOPLE_FIELDS = [f"{role}.full_name" for role in ("directors", "actors", "writers")]
 _DESCRIPTION_FIELDS = ["description", "description.en", "description.ru"]
+_PERSON_FIELDS = ["full_name", "full_name.en", "full_name.ru"]
+#: Typo tolerance, as the SQLite store's (services.catalog.fuzzy): AUTO forgives no edit
+#: in 0-2 letters, one in 3-5, two in more; a swap of neighbours is one edit; a typo in
+#: the first letter is rare, and skipping it is cheap.
+_FUZZY: dict[str, Any] = {
+    "fuzziness": "AUTO",
+    "fuzzy_transpositions": True,
+    "prefix_length": fuzzy.PREFIX_LENGTH,
+    "max_expansions": fuzzy.MAX_VARIANTS,
+}
+# Score added to a match with every word as typed, and to one whose last word is the start
+# of a word: they rank before typo matches, as on SQLite. Far above relevance (a film's
+# words seldom score past a few hundred), yet small enough for float scores to keep the
+# relevance differences within a tier.
+_EXACT_BOOST = 1_000_000.0
+_PREFIX_BOOST = 10_000.0
 
 
 def _matches(query: str, fields: list[str], boost: float) -> dict[str, Any]:
@@ -62,9 +79,34 @@ def _matches(query: str, fields: list[str], boost: float) -> dict[str, Any]:
             "query": query,
             "fields": fields,
             "operator": "and",
-            "fuzziness": "AUTO",
-            "prefix_length": 1,  # a typo in the first letter is rare; skipping it is cheap
+            **_FUZZY,
             "boost": boost,
+        }
+    }
+
+
+def _tiered(found: dict[str, Any], query: str, fields: list[str]) -> dict[str, Any]:
+    """What ``found`` finds, exact matches first, then prefix matches, then typo matches."""
+    tiers = (("best_fields", _EXACT_BOOST), ("bool_prefix", _PREFIX_BOOST))
+    return {
+        "bool": {
+            "must": [found],
+            "should": [
+                {
+                    "constant_score": {
+                        "filter": {
+                            "multi_match": {
+                                "query": query,
+                                "fields": fields,
+                                "operator": "and",
+                                "type": kind,
+                            }
+                        },
+                        "boost": boost,
+                    }
+                }
+                for kind, boost in tiers
+            ],
         }
     }
 
@@ -139,7 +181,7 @@ class ElasticCatalogStore:
         return await self._summaries(body, offset, limit)
 
     async def search_films(self, query: str, offset: int, limit: int) -> Page[FilmSummary]:
-        relevance = {
+        found = {
             "bool": {
                 "should": [
                     # A film whose whole title is the query comes first.
@@ -151,6 +193,7 @@ class ElasticCatalogStore:
                 "minimum_should_match": 1,
             }
         }
+        relevance = _tiered(found, query, [*_TITLE_FIELDS, *_PEOPLE_FIELDS, *_DESCRIPTION_FIELDS])
         body = {
             # Relevance lifted by the rating, as in the SQLite backend: of two films that
             # match alike, the better-known one comes first.
@@ -173,9 +216,7 @@ class ElasticCatalogStore:
 
     async def title_candidates(self, title: str, limit: int) -> list[FilmSummary]:
         body = {
-            "query": {
-                "multi_match": {"query": title, "fields": _TITLE_FIELDS, "fuzziness": "AUTO"}
-            },
+            "query": {"multi_match": {"query": title, "fields": _TITLE_FIELDS, **_FUZZY}},
             "sort": ["_score", {"id": "asc"}],
         }
         return list((await self._summaries(body, 0, limit, total_hits=False)).items)
@@ -212,7 +253,7 @@ class ElasticCatalogStore:
                 from_=offset,
                 size=limit,
                 track_total_hits=True,
-                query=_matches(query, ["full_name", "full_name.en", "full_name.ru"], 1.0),
+                query=_tiered(_matches(query, _PERSON_FIELDS, 1.0), query, _PERSON_FIELDS),
                 sort=["_score", {"id": "asc"}],
             )
         except NotFoundError:

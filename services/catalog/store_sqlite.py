@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import difflib
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 
-from services.catalog import matching, sqlite_index
+from services.catalog import fuzzy, matching, sqlite_index
 from services.catalog.records import (
     Film,
     FilmFilter,
@@ -46,10 +46,36 @@ _FILM_RANK = "bm25(film_fts, 0.0, 10.0, 3.0, 1.0, 0.0, 0.0)"
 # -> The Matrix before its sequel); 0-10 ratings move scores by at most half, far less
 # than the title-over-description weights. Both read film_fts alone: no join per match.
 _SEARCH_RANK = f"{_FILM_RANK} * (1.0 + 0.05 * COALESCE(film_fts.rating, 0))"
-_TYPO_CUTOFF = 0.75
 # Distinct words of one search or title that are looked up (the catalog service refuses
 # longer searches; a title's first words are enough to find its candidates).
 _MAX_TERMS = 32
+
+
+@dataclass(frozen=True)
+class _FtsQuery:
+    """One search as FTS5 expressions, each matching what the one before it does and more."""
+
+    exact: str  # every word as typed
+    prefixed: str  # ... but the last one may be the start of a word
+    forgiving: str  # ... and any word may be a typo of a known word: what a search finds
+
+    def tier(self, table: str) -> tuple[str, list[str]]:
+        """An ORDER BY term (0 for exact matches, 1 for prefix, 2 for fuzzy) and its values.
+
+        A match's tier is how many of the narrower expressions it is outside. Each is
+        searched once per query (SQLite builds an uncorrelated IN list once), and one
+        that finds no fewer than the next is left out.
+        """
+        narrower = [
+            expression
+            for expression, wider in ((self.exact, self.prefixed), (self.prefixed, self.forgiving))
+            if expression != wider
+        ]
+        outside = [
+            f"({table}.rowid NOT IN (SELECT rowid FROM {table} WHERE {table} MATCH ?))"
+            for _ in narrower
+        ]
+        return " + ".join(outside) or "0", narrower
 
 
 def _marks(count: int) -> str:
@@ -75,6 +101,10 @@ class SqliteCatalogStore:
         self._path = path
         self._connection: aiosqlite.Connection | None = None
         self._opening = asyncio.Lock()
+        # The index's words by first letter, for typo variants; dropped when the catalog
+        # changes (SQLite's data_version counts the other connections' commits).
+        self._vocabularies: dict[tuple[str, str], fuzzy.Vocabulary] = {}
+        self._data_version: int | None = None
 
     async def _db(self) -> aiosqlite.Connection:
         async with self._opening:
@@ -185,60 +215,76 @@ class SqliteCatalogStore:
         )
         return Page(await self._summaries([r[0] for r in rows]), total, offset)
 
-    async def _expand(self, vocab: str, term: str) -> list[str]:
-        """The term and, when the index does not know it, known terms a typo away."""
-        if len(term) < 4 or await self._all(f"SELECT 1 FROM {vocab} WHERE term = ?", [term]):
-            return [term]
-        known = [
-            r[0]
-            for r in await self._all(
+    async def _vocabulary(self, vocab: str, start: str) -> fuzzy.Vocabulary:
+        """The words of ``vocab`` that begin with ``start``, read once per change."""
+        key = (vocab, start)
+        known = self._vocabularies.get(key)
+        if known is None:
+            rows = await self._all(
                 f"SELECT term FROM {vocab} WHERE term >= ? AND term < ?",
-                [term[0], term[0] + "\U0010ffff"],
+                [start, start + "\U0010ffff"],
             )
-        ]
-        return [term, *difflib.get_close_matches(term, known, n=3, cutoff=_TYPO_CUTOFF)]
+            known = self._vocabularies[key] = fuzzy.Vocabulary(r[0] for r in rows)
+        return known
 
-    async def _fts_query(self, vocab: str, text: str, joiner: str) -> str:
-        """An FTS5 expression: each word (or its typo fixes) joined by ``joiner``.
+    async def _forget_vocabularies_if_changed(self) -> None:
+        """Drop the words read so far once the ETL has committed to the catalog since."""
+        [(version,)] = await self._all("PRAGMA data_version")
+        if version != self._data_version:
+            self._vocabularies.clear()
+            self._data_version = version
+
+    async def _fts_query(self, vocab: str, text: str, joiner: str) -> _FtsQuery | None:
+        """FTS5 expressions of ``text``: each word (or its typo variants) joined by ``joiner``.
 
         A word is looked up once however often it occurs (the last occurrence keeps its
-        place: it may still be being typed), and at most ``_MAX_TERMS`` are, since each
-        costs a scan of the vocabulary for typo fixes.
+        place: it may still be being typed), and at most ``_MAX_TERMS`` are.
         """
-        groups = []
         terms = list(dict.fromkeys(reversed(words(text))))[::-1][:_MAX_TERMS]
+        if not terms:
+            return None
+        await self._forget_vocabularies_if_changed()
+        exact, prefixed, forgiving = [], [], []
         for position, term in enumerate(terms):
-            variants = [f'"{v}"' for v in await self._expand(vocab, term)]
-            if position == len(terms) - 1:
-                variants.append(f'"{term}"*')  # the last word may still be being typed
-            groups.append("(" + " OR ".join(variants) + ")")
-        return f" {joiner} ".join(groups)
+            known = await self._vocabulary(vocab, fuzzy.prefix(term))
+            variants = [f'"{term}"', *(f'"{v}"' for v in known.variants(term))]
+            exact.append(f'"{term}"')
+            if position == len(terms) - 1:  # the last word may still be being typed
+                prefixed.append(f'"{term}"*')
+                variants.append(f'"{term}"*')
+            else:
+                prefixed.append(f'"{term}"')
+            forgiving.append("(" + " OR ".join(variants) + ")")
+        return _FtsQuery(*(f" {joiner} ".join(groups) for groups in (exact, prefixed, forgiving)))
 
     async def search_films(self, query: str, offset: int, limit: int) -> Page[FilmSummary]:
         match = await self._fts_query("film_vocab", query, "AND")
-        if not match:
+        if match is None:
             return Page([], 0, offset)
         [(total,)] = await self._all(
-            "SELECT count(*) FROM film_fts WHERE film_fts MATCH ?", [match]
+            "SELECT count(*) FROM film_fts WHERE film_fts MATCH ?", [match.forgiving]
         )
         # A film whose whole title is the query comes first ("matrix" -> The Matrix):
         # titles are compared in matching's normal form, stored as film_fts.title_key.
+        # Then films matching every word as typed, then with the last word as a prefix,
+        # then with typos; relevance (and rating) orders each of these.
+        tier, tier_params = match.tier("film_fts")
         rows = await self._all(
             "SELECT film_fts.film_id FROM film_fts WHERE film_fts MATCH ?"
-            f" ORDER BY film_fts.title_key = ? DESC, {_SEARCH_RANK}, film_fts.film_id"
+            f" ORDER BY film_fts.title_key = ? DESC, {tier}, {_SEARCH_RANK}, film_fts.film_id"
             " LIMIT ? OFFSET ?",
-            [match, matching.normalise(query), limit, offset],
+            [match.forgiving, matching.normalise(query), *tier_params, limit, offset],
         )
         return Page(await self._summaries([r[0] for r in rows]), total, offset)
 
     async def title_candidates(self, title: str, limit: int) -> list[FilmSummary]:
         match = await self._fts_query("film_vocab", title, "OR")
-        if not match:
+        if match is None:
             return []
         rows = await self._all(
             "SELECT film_id FROM film_fts WHERE film_fts MATCH ?"
             f" ORDER BY {_FILM_RANK}, film_id LIMIT ?",
-            [f"title : ({match})", limit],
+            [f"title : ({match.forgiving})", limit],
         )
         return await self._summaries([r[0] for r in rows])
 
@@ -299,14 +345,15 @@ class SqliteCatalogStore:
 
     async def search_persons(self, query: str, offset: int, limit: int) -> Page[Person]:
         match = await self._fts_query("person_vocab", query, "AND")
-        if not match:
+        if match is None:
             return Page([], 0, offset)
         [(total,)] = await self._all(
-            "SELECT count(*) FROM person_fts WHERE person_fts MATCH ?", [match]
+            "SELECT count(*) FROM person_fts WHERE person_fts MATCH ?", [match.forgiving]
         )
+        tier, tier_params = match.tier("person_fts")
         rows = await self._all(
             "SELECT person_id FROM person_fts WHERE person_fts MATCH ?"
-            " ORDER BY rank, person_id LIMIT ? OFFSET ?",
-            [match, limit, offset],
+            f" ORDER BY {tier}, rank, person_id LIMIT ? OFFSET ?",
+            [match.forgiving, *tier_params, limit, offset],
         )
         return Page(await self._persons([r[0] for r in rows], films_each=100), total, offset)

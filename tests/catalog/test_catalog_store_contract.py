@@ -7,6 +7,8 @@ import contextlib
 import gc
 import warnings
 
+import pytest
+
 from services.catalog.matching import TitleQuery, best_match, search_text
 from services.catalog.records import FilmFilter, FilmOrder, FilmType, Role
 from services.catalog.store import CatalogStore, open_store
@@ -77,6 +79,54 @@ async def test_search_tolerates_typos_and_pages(store: CatalogStore) -> None:
     assert first.items[0].id != second.items[0].id
 
 
+# Elasticsearch's AUTO fuzziness, on both backends: per word, a word of up to two letters
+# matches exactly, one of three to five letters within one edit, a longer one within
+# two, where swapping two neighbouring letters is one edit (and the first letter counts).
+FORGIVEN = [
+    ("empire strikes back", lc.EMPIRE),
+    ("empire strikse bak", lc.EMPIRE),  # a swap in a long word, a letter short in "back"
+    ("emprie strkes bcak", lc.EMPIRE),  # a typo in every word
+    ("teh matrix reloaded", lc.MATRIX_RELOADED),  # a swap in a three-letter word: one edit
+    ("godfahter", lc.GODFATHER),
+    ("godfahtr", lc.GODFATHER),  # a swap and a letter short: two edits in a long word
+    ("hxat", lc.HEAT),  # one edit in a four-letter word
+    ("hat", lc.HEAT),  # a letter short in a three-letter word
+    ("up", lc.UP),
+]
+NOT_FORGIVEN = [
+    "uo",  # two letters match exactly ("up")
+    "hxxt",  # four letters: one edit, not two ("heat")
+    "empire strikes bkc",  # three letters: one edit, not two ("back")
+    "gdfthr",  # a long word: two edits, not three ("godfather")
+]
+
+
+@pytest.mark.parametrize(("query", "film_id"), FORGIVEN, ids=[q for q, _ in FORGIVEN])
+async def test_search_forgives_typos_within_auto_fuzziness(
+    store: CatalogStore, query: str, film_id: str
+) -> None:
+    assert [f.id for f in (await store.search_films(query, 0, 10)).items][:1] == [film_id]
+
+
+@pytest.mark.parametrize("query", NOT_FORGIVEN)
+async def test_search_forgives_no_more_than_auto_fuzziness(store: CatalogStore, query: str) -> None:
+    found = await store.search_films(query, 0, 10)
+    assert (found.total, found.items) == (0, [])
+
+
+async def test_search_ranks_exact_and_prefix_matches_before_fuzzy_ones(
+    store: CatalogStore,
+) -> None:
+    # "Godmother" is two edits from "godfather" and its title is shorter: relevance alone
+    # would put it before the film that has the very word in a longer title.
+    godfather = await store.search_films("godfather", 0, 10)
+    assert [f.id for f in godfather.items] == [lc.GODFATHER, lc.GODFATHER_II, lc.GODMOTHER]
+    # "strike" begins "strikes" (a letter short of it for Elasticsearch) and is two edits
+    # from "stripes".
+    strike = await store.search_films("strike", 0, 10)
+    assert [f.id for f in strike.items] == [lc.EMPIRE, lc.STRIPES]
+
+
 async def test_search_ignores_accents_and_yo(store: CatalogStore) -> None:
     assert (await store.search_films("amelie", 0, 5)).items[0].id == lc.AMELIE
     assert (await store.search_films("елки", 0, 5)).items[0].id == lc.SERIES
@@ -86,6 +136,7 @@ async def test_match_titles_as_an_llm_writes_them(store: CatalogStore) -> None:
     assert await _match(store, "Matrix, The") == lc.MATRIX
     assert await _match(store, "the matrix!") == lc.MATRIX
     assert await _match(store, "The Matirx") == lc.MATRIX
+    assert await _match(store, "The Empire Strikse Bak") == lc.EMPIRE
     assert await _match(store, "Heat (1995)") == lc.HEAT
     assert await _match(store, "Heat", 2030) == lc.HEAT_REMAKE
     assert await _match(store, "Gone with the Wind") is None

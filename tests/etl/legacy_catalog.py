@@ -15,6 +15,14 @@ AMELIE = "11111111-1111-4111-8111-000000000005"
 DOCUMENTARY = "11111111-1111-4111-8111-000000000006"
 SERIES = "11111111-1111-4111-8111-000000000007"
 NO_TITLE = "11111111-1111-4111-8111-000000000008"
+# Films for the search's typo tolerance: unrated and unlinked, so that no ranking by
+# rating and no listing by genre or person sees them ahead of the films above.
+EMPIRE = "11111111-1111-4111-8111-000000000009"
+GODFATHER = "11111111-1111-4111-8111-000000000010"
+GODFATHER_II = "11111111-1111-4111-8111-000000000011"
+GODMOTHER = "11111111-1111-4111-8111-000000000012"
+STRIPES = "11111111-1111-4111-8111-000000000013"
+UP = "11111111-1111-4111-8111-000000000014"
 SCI_FI = "22222222-2222-4222-8222-000000000001"
 CRIME = "22222222-2222-4222-8222-000000000002"
 DRAMA = "22222222-2222-4222-8222-000000000003"
@@ -26,7 +34,7 @@ TAUTOU = "33333333-3333-4333-8333-000000000005"
 GHOST = "33333333-3333-4333-8333-0000000000ff"  # linked, never defined
 TS = "2021-06-16 20:14:09.221855+00"
 
-VALID_FILMS = 7
+VALID_FILMS = 13
 
 
 def build_legacy_file(path: Path) -> Path:
@@ -40,6 +48,12 @@ def build_legacy_file(path: Path) -> Path:
         (DOCUMENTARY, "Machines", "A documentary about the matrix of modern life.", "2016", None, None, None, "movie"),
         (SERIES, "Ёлки", "Новогодняя история.", "2010-12-16", "12+", None, 6.1, "tv_show"),
         (NO_TITLE, "", "No title at all.", None, None, None, None, "movie"),
+        (EMPIRE, "The Empire Strikes Back", None, "1980-05-21", None, None, None, "movie"),
+        (GODFATHER, "The Godfather", None, "1972-03-24", None, None, None, "movie"),
+        (GODFATHER_II, "The Godfather Part II", None, "1974-12-20", None, None, None, "movie"),
+        (GODMOTHER, "Godmother", None, "1999", None, None, None, "movie"),
+        (STRIPES, "Stripes", None, "1981-06-26", None, None, None, "movie"),
+        (UP, "Up", None, "2009-05-29", None, None, None, "movie"),
     ]  # fmt: skip
     insert(connection, "film_work", [(*f, TS, TS) for f in films])
     insert(
