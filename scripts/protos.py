@@ -28,6 +28,11 @@ GOOGLEAPIS_DIRS = ("google/api", "google/rpc", "google/type")
 BIN = Path(sys.executable).parent
 MYPY_STUB_HEADER = "# mypy: ignore-errors\n"
 DESCRIPTOR_SET = "descriptors.binpb"  # read by gateway/comments.py
+#: The descriptor set Envoy's grpc_json_transcoder reads (edge/, envoy/envoy.yaml): our
+#: protos with every file they import, and google.rpc's status and error details, so that
+#: `convert_grpc_status` can render the details our errors carry. No source info.
+TRANSCODER_DESCRIPTOR_SET = "descriptors_full.binpb"
+TRANSCODER_EXTRA_PROTOS = ("google/rpc/status.proto", "google/rpc/error_details.proto")
 PACKAGE_DOCSTRING = '"""Generated from protos/ by scripts/protos.py gen; do not edit."""\n'
 
 
@@ -86,7 +91,8 @@ def generate(out: Path) -> None:
     """Write the generated package (modules, stubs, __init__.py files) under `out`.
 
     Beside the modules, the descriptor set of our protos with their comments (source info),
-    which the generated modules drop: the gateway puts them into its OpenAPI.
+    which the generated modules drop: the gateway puts them into its OpenAPI; and the
+    self-contained one (every import, no source info) Envoy's transcoder loads.
     """
     (out / PACKAGE).mkdir(parents=True, exist_ok=True)
     run(
@@ -105,6 +111,19 @@ def generate(out: Path) -> None:
             f"--descriptor_set_out={out / PACKAGE / DESCRIPTOR_SET}",
             "--include_source_info",
             *proto_files(),
+        ]
+    )
+    run(
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{PROTO_ROOT}",
+            f"-I{GOOGLEAPIS}",
+            f"--descriptor_set_out={out / PACKAGE / TRANSCODER_DESCRIPTOR_SET}",
+            "--include_imports",
+            *proto_files(),
+            *TRANSCODER_EXTRA_PROTOS,
         ]
     )
     root = out / PACKAGE

@@ -1,0 +1,3 @@
+from edge.generate import main
+
+main()

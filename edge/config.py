@@ -1,0 +1,488 @@
+"""Envoy's bootstrap for the REST edge, built from envoy-data-plane's typed classes.
+
+One HTTP listener whose routes are the `google.api.http` bindings of every service, each
+matched as the client sends it (method and path) and sent to its service's cluster; the
+`grpc_json_transcoder` filter turns the JSON into the gRPC call and back. Which routes need
+a token comes from the services' own access policies: `jwt_authn` checks it at the edge
+(and forwards it: the services verify it again). One HTTP/2 cluster per service, health
+checked with `grpc.health.v1` under the service's name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import betterproto2
+import yaml
+from envoy_data_plane.envoy.config.accesslog.v3 import AccessLog
+from envoy_data_plane.envoy.config.bootstrap.v3 import Admin, Bootstrap, BootstrapStaticResources
+from envoy_data_plane.envoy.config.cluster.v3 import Cluster, ClusterDiscoveryType
+from envoy_data_plane.envoy.config.core.v3 import (
+    Address,
+    HeaderValue,
+    HeaderValueOption,
+    HeaderValueOptionHeaderAppendAction,
+    HealthCheck,
+    HealthCheckGrpcHealthCheck,
+    Http2ProtocolOptions,
+    HttpUri,
+    SocketAddress,
+    SubstitutionFormatString,
+)
+from envoy_data_plane.envoy.config.endpoint.v3 import (
+    ClusterLoadAssignment,
+    Endpoint,
+    LbEndpoint,
+    LocalityLbEndpoints,
+)
+from envoy_data_plane.envoy.config.listener.v3 import Filter, FilterChain, Listener
+from envoy_data_plane.envoy.config.route.v3 import (
+    HeaderMatcher,
+    RetryPolicy,
+    RetryPolicyRetryBackOff,
+    Route,
+    RouteAction,
+    RouteConfiguration,
+    RouteMatch,
+    VirtualHost,
+)
+from envoy_data_plane.envoy.extensions.access_loggers.stream.v3 import StdoutAccessLog
+from envoy_data_plane.envoy.extensions.filters.http.buffer.v3 import Buffer
+from envoy_data_plane.envoy.extensions.filters.http.grpc_json_transcoder.v3 import (
+    GrpcJsonTranscoder,
+    GrpcJsonTranscoderPrintOptions,
+    GrpcJsonTranscoderRequestValidationOptions,
+)
+from envoy_data_plane.envoy.extensions.filters.http.jwt_authn.v3 import (
+    JwksAsyncFetch,
+    JwtAuthentication,
+    JwtHeader,
+    JwtProvider,
+    JwtRequirement,
+    PerRouteConfig,
+    RemoteJwks,
+)
+from envoy_data_plane.envoy.extensions.filters.http.router.v3 import Router
+from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3 import (
+    HttpConnectionManager,
+    HttpFilter,
+)
+from envoy_data_plane.envoy.extensions.upstreams.http.v3 import (
+    HttpProtocolOptions,
+    HttpProtocolOptionsExplicitHttpConfig,
+)
+from envoy_data_plane.envoy.type.matcher.v3 import RegexMatcher, StringMatcher
+from envoy_data_plane.google.protobuf import Any as AnyMessage
+from envoy_data_plane.google.protobuf import Struct
+from google.protobuf.descriptor import ServiceDescriptor
+
+from gateway.httprule import method_bindings, parse_template
+from services.kit.interceptors import Access, AccessPolicy
+
+JWT_FILTER = "envoy.filters.http.jwt_authn"
+BUFFER_FILTER = "envoy.filters.http.buffer"
+TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"
+ROUTER_FILTER = "envoy.filters.http.router"
+HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+#: The jwt_authn provider (the auth service's keys) and the requirement routes name.
+JWT_PROVIDER = "cinema_auth"
+TOKEN_REQUIRED = "token"
+#: The cluster the JWKS is fetched through: this listener itself, whose transcoder serves
+#: `GetJwks` from the auth service (the auth service speaks gRPC only).
+JWKS_CLUSTER = "edge_self"
+JWKS_RPC = "cinema.auth.v1.AuthService.GetJwks"
+
+#: What the access log writes for each request, one JSON object a line on stdout.
+ACCESS_LOG_FORMAT: dict[str, str] = {
+    "time": "%START_TIME%",
+    "request_id": "%REQ(X-REQUEST-ID)%",
+    "method": "%REQ(X-ENVOY-ORIGINAL-METHOD?:METHOD)%",
+    "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+    "route": "%ROUTE_NAME%",
+    "status": "%RESPONSE_CODE%",
+    "flags": "%RESPONSE_FLAGS%",
+    "details": "%RESPONSE_CODE_DETAILS%",
+    "duration_ms": "%DURATION%",
+    "upstream": "%UPSTREAM_CLUSTER%",
+    "client": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+    "bytes_received": "%BYTES_RECEIVED%",
+    "bytes_sent": "%BYTES_SENT%",
+    "user_agent": "%REQ(USER-AGENT)%",
+}
+
+
+@dataclass(frozen=True)
+class HostPort:
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> HostPort:
+        host, sep, port = text.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"expected HOST:PORT, got {text!r}")
+        return cls(host.strip("[]"), int(port))
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class EdgeOptions:
+    """Where the edge listens, where each service is, and its limits."""
+
+    listen: HostPort
+    admin: HostPort
+    #: By cluster name (the service's short name: auth, catalog, likes, recommendations).
+    upstreams: Mapping[str, HostPort]
+    #: The path Envoy opens the transcoder's descriptor set at (relative: to Envoy's cwd).
+    descriptor_path: str
+    jwt_issuer: str
+    jwt_audience: str
+    #: A unary call's whole budget, retries included; also sent on as `grpc-timeout`.
+    unary_timeout: timedelta = timedelta(seconds=10)
+    #: A stream (WatchMyRecommendations) is closed after this long without a message.
+    stream_idle_timeout: timedelta = timedelta(hours=1)
+    #: How long the edge keeps the JWKS before fetching it again. New signing keys sign at
+    #: once, so a token of a new key is refused at the edge until the next fetch.
+    jwks_cache: timedelta = timedelta(seconds=30)
+    max_request_body_bytes: int = 1024 * 1024
+    max_response_body_bytes: int = 8 * 1024 * 1024
+    max_request_headers_kb: int = 32
+    health_check_interval: timedelta = timedelta(seconds=5)
+    retries: int = 2
+
+
+@dataclass(frozen=True)
+class EdgeRoute:
+    """One HTTP binding of one RPC, as the edge routes it."""
+
+    name: str  # the RPC's full name, `#n` for the n-th additional binding
+    service: str  # the service's full name
+    cluster: str
+    verb: str
+    template: str
+    needs_token: bool
+    streaming: bool
+
+    @property
+    def idempotent(self) -> bool:
+        return self.verb == "GET"
+
+
+def cluster_name(service: ServiceDescriptor) -> str:
+    """`cinema.catalog.v1.CatalogService` -> `catalog`."""
+    return service.full_name.split(".")[1]
+
+
+def edge_routes(services: Iterable[ServiceDescriptor], access: AccessPolicy) -> list[EdgeRoute]:
+    """Every client-callable binding, the most literal paths first (as the gateway orders)."""
+    keyed: list[tuple[tuple[tuple[tuple[int, ...], int], str, str], EdgeRoute]] = []
+    for service in services:
+        for method in service.methods:
+            if method.client_streaming:
+                continue
+            rpc = f"/{service.full_name}/{method.name}"
+            for index, binding in enumerate(method_bindings(method)):
+                name = f"{service.full_name}.{method.name}" + (f"#{index}" if index else "")
+                route = EdgeRoute(
+                    name=name,
+                    service=service.full_name,
+                    cluster=cluster_name(service),
+                    verb=binding.verb,
+                    template=binding.path.template,
+                    needs_token=access.access(rpc) is not Access.PUBLIC,
+                    streaming=method.server_streaming,
+                )
+                keyed.append(((binding.path.sort_key, route.template, route.verb), route))
+    return [route for _, route in sorted(keyed, key=lambda pair: pair[0])]
+
+
+def template_regex(template: str) -> str | None:
+    """An RE2 regex for the paths a `google.api.http` template matches; None if literal."""
+    parse_template(template)  # the same grammar as the gateway's, refused the same way
+    colon = template.rfind(":")
+    verb = ""
+    if colon > template.rfind("/") and colon > template.rfind("}"):
+        template, verb = template[:colon], template[colon:]
+    segments = re.findall(r"\{[^}]*\}|[^/{}]+", template)
+    if not any(segment.startswith("{") or segment in ("*", "**") for segment in segments):
+        return None
+    parts: list[str] = []
+    for segment in segments:
+        if segment.startswith("{"):
+            pattern = segment[1:-1].partition("=")[2] or "*"
+            parts.append("/".join(_segment_regex(part) for part in pattern.split("/")))
+        else:
+            parts.append(_segment_regex(segment))
+    return "/" + "/".join(parts) + re.escape(verb)
+
+
+def _segment_regex(segment: str) -> str:
+    return {"*": "[^/]+", "**": ".+"}.get(segment, re.escape(segment))
+
+
+def _any(message: betterproto2.Message) -> AnyMessage:
+    return AnyMessage.pack(message)
+
+
+def _address(where: HostPort) -> Address:
+    return Address(socket_address=SocketAddress(address=where.host, port_value=where.port))
+
+
+def _route(route: EdgeRoute, options: EdgeOptions) -> Route:
+    regex = template_regex(route.template)
+    method = HeaderMatcher(name=":method", string_match=StringMatcher(exact=route.verb))
+    match = (
+        RouteMatch(path=route.template, headers=[method])
+        if regex is None
+        else RouteMatch(safe_regex=RegexMatcher(regex=regex), headers=[method])
+    )
+    # Reads are retried on UNAVAILABLE (and on a connection that failed or was reset);
+    # writes only when the request cannot have reached the service.
+    retry_on = (
+        "unavailable,connect-failure,refused-stream,reset"
+        if route.idempotent
+        else "connect-failure,refused-stream"
+    )
+    retry = RetryPolicy(
+        retry_on=retry_on,
+        num_retries=options.retries,
+        retry_back_off=RetryPolicyRetryBackOff(
+            base_interval=timedelta(milliseconds=25), max_interval=timedelta(milliseconds=250)
+        ),
+    )
+    if route.streaming:
+        action = RouteAction(
+            cluster=route.cluster,
+            timeout=timedelta(0),
+            idle_timeout=options.stream_idle_timeout,
+            retry_policy=retry,
+        )
+        headers: list[HeaderValueOption] = []
+    else:
+        action = RouteAction(
+            cluster=route.cluster, timeout=options.unary_timeout, retry_policy=retry
+        )
+        # The service learns the edge's deadline and stops (and passes it on) in time.
+        headers = [
+            HeaderValueOption(
+                header=HeaderValue(
+                    key="grpc-timeout", value=f"{int(options.unary_timeout.total_seconds())}S"
+                ),
+                append_action=HeaderValueOptionHeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD,
+            )
+        ]
+    jwt = (
+        PerRouteConfig(requirement_name=TOKEN_REQUIRED)
+        if route.needs_token
+        else PerRouteConfig(disabled=True)
+    )
+    return Route(
+        name=route.name,
+        match=match,
+        route=action,
+        request_headers_to_add=headers,
+        typed_per_filter_config={JWT_FILTER: _any(jwt)},
+    )
+
+
+def _self(options: EdgeOptions) -> HostPort:
+    """Where Envoy reaches its own listener."""
+    host = "127.0.0.1" if options.listen.host in ("0.0.0.0", "") else options.listen.host
+    return HostPort(host, options.listen.port)
+
+
+def _jwks_uri(routes: Sequence[EdgeRoute], options: EdgeOptions) -> str:
+    (jwks,) = (route for route in routes if route.name == JWKS_RPC)
+    return f"http://{_self(options)}{jwks.template}"
+
+
+def _jwt_filter(routes: Sequence[EdgeRoute], options: EdgeOptions) -> JwtAuthentication:
+    provider = JwtProvider(
+        issuer=options.jwt_issuer,
+        audiences=[options.jwt_audience],
+        require_expiration=True,
+        remote_jwks=RemoteJwks(
+            http_uri=HttpUri(
+                uri=_jwks_uri(routes, options),
+                cluster=JWKS_CLUSTER,
+                timeout=timedelta(seconds=2),
+            ),
+            cache_duration=options.jwks_cache,
+            # The JWKS comes through this very listener: it cannot wait for the first fetch.
+            async_fetch=JwksAsyncFetch(
+                fast_listener=True, failed_refetch_duration=timedelta(seconds=1)
+            ),
+        ),
+        # The header only (the default also reads `?access_token=`: no tokens in URLs), and
+        # kept for the services, which verify the token again.
+        from_headers=[JwtHeader(name="Authorization", value_prefix="Bearer ")],
+        forward=True,
+    )
+    return JwtAuthentication(
+        providers={JWT_PROVIDER: provider},
+        requirement_map={TOKEN_REQUIRED: JwtRequirement(provider_name=JWT_PROVIDER)},
+    )
+
+
+def _transcoder(services: Sequence[str], options: EdgeOptions) -> GrpcJsonTranscoder:
+    return GrpcJsonTranscoder(
+        proto_descriptor=options.descriptor_path,
+        services=list(services),
+        # As the gateway renders: lowerCamelCase names, fields at their defaults printed.
+        print_options=GrpcJsonTranscoderPrintOptions(
+            always_print_primitive_fields=True,
+            preserve_proto_field_names=False,
+            stream_sse_style_delimited=True,
+        ),
+        # Routes match the HTTP request as sent; the transcoder must not re-route it.
+        match_incoming_request_route=True,
+        # As the gateway on GET: `?utm_source=`, a cache-busting `?_=` are ignored.
+        ignore_unknown_query_parameters=True,
+        query_param_unescape_plus=True,
+        convert_grpc_status=True,
+        request_validation_options=GrpcJsonTranscoderRequestValidationOptions(
+            reject_unknown_method=True
+        ),
+        max_request_body_size=options.max_request_body_bytes,
+        max_response_body_size=options.max_response_body_bytes,
+    )
+
+
+def _connection_manager(
+    routes: Sequence[EdgeRoute], services: Sequence[str], options: EdgeOptions
+) -> HttpConnectionManager:
+    access_log = AccessLog(
+        name="envoy.access_loggers.stdout",
+        typed_config=_any(
+            StdoutAccessLog(
+                log_format=SubstitutionFormatString(json_format=Struct.from_dict(ACCESS_LOG_FORMAT))
+            )
+        ),
+    )
+    return HttpConnectionManager(
+        stat_prefix="edge",
+        route_config=RouteConfiguration(
+            name="cinema",
+            virtual_hosts=[
+                VirtualHost(
+                    name="cinema",
+                    domains=["*"],
+                    routes=[_route(route, options) for route in routes],
+                )
+            ],
+        ),
+        http_filters=[
+            HttpFilter(name=JWT_FILTER, typed_config=_any(_jwt_filter(routes, options))),
+            # The body limit: the transcoder's own (below) does not hold for a body it can
+            # transcode as it streams in; this is 413 as soon as the body passes the limit.
+            HttpFilter(
+                name=BUFFER_FILTER,
+                typed_config=_any(Buffer(max_request_bytes=options.max_request_body_bytes)),
+            ),
+            HttpFilter(name=TRANSCODER_FILTER, typed_config=_any(_transcoder(services, options))),
+            HttpFilter(name=ROUTER_FILTER, typed_config=_any(Router())),
+        ],
+        access_log=[access_log],
+        # The edge: the client is the connection's peer, appended to X-Forwarded-For.
+        use_remote_address=True,
+        # A client's request id is kept (and sent on to the services), one is made otherwise.
+        preserve_external_request_id=True,
+        always_set_request_id_in_response=True,
+        max_request_headers_kb=options.max_request_headers_kb,
+        normalize_path=True,
+        merge_slashes=True,
+    )
+
+
+def _service_cluster(name: str, service: str, where: HostPort, options: EdgeOptions) -> Cluster:
+    http2 = HttpProtocolOptions(
+        explicit_http_config=HttpProtocolOptionsExplicitHttpConfig(
+            http2_protocol_options=Http2ProtocolOptions()
+        )
+    )
+    return Cluster(
+        name=name,
+        type=ClusterDiscoveryType.STRICT_DNS,
+        connect_timeout=timedelta(seconds=1),
+        load_assignment=_endpoints(name, where),
+        typed_extension_protocol_options={HTTP_PROTOCOL_OPTIONS: _any(http2)},
+        health_checks=[
+            HealthCheck(
+                timeout=timedelta(seconds=1),
+                interval=options.health_check_interval,
+                unhealthy_threshold=2,
+                healthy_threshold=1,
+                grpc_health_check=HealthCheckGrpcHealthCheck(service_name=service),
+            )
+        ],
+    )
+
+
+def _endpoints(name: str, where: HostPort) -> ClusterLoadAssignment:
+    return ClusterLoadAssignment(
+        cluster_name=name,
+        endpoints=[
+            LocalityLbEndpoints(
+                lb_endpoints=[LbEndpoint(endpoint=Endpoint(address=_address(where)))]
+            )
+        ],
+    )
+
+
+def build_bootstrap(
+    services: Sequence[ServiceDescriptor], access: AccessPolicy, options: EdgeOptions
+) -> Bootstrap:
+    """The whole static bootstrap: listener, routes, filters, clusters, admin."""
+    routes = edge_routes(services, access)
+    routed = sorted({route.service for route in routes})
+    clusters = {route.cluster: route.service for route in routes}
+    missing = sorted(set(clusters) - set(options.upstreams))
+    if missing:
+        raise ValueError(f"no upstream address for {', '.join(missing)}")
+    jwks_cluster = Cluster(
+        name=JWKS_CLUSTER,
+        type=ClusterDiscoveryType.STRICT_DNS,
+        connect_timeout=timedelta(seconds=1),
+        load_assignment=_endpoints(JWKS_CLUSTER, _self(options)),
+    )
+    listener = Listener(
+        name="http",
+        address=_address(options.listen),
+        filter_chains=[
+            FilterChain(
+                filters=[
+                    Filter(
+                        name="envoy.filters.network.http_connection_manager",
+                        typed_config=_any(_connection_manager(routes, routed, options)),
+                    )
+                ]
+            )
+        ],
+    )
+    return Bootstrap(
+        admin=Admin(address=_address(options.admin)),
+        static_resources=BootstrapStaticResources(
+            listeners=[listener],
+            clusters=[
+                *(
+                    _service_cluster(name, clusters[name], options.upstreams[name], options)
+                    for name in sorted(clusters)
+                ),
+                jwks_cluster,
+            ],
+        ),
+    )
+
+
+def render(bootstrap: Bootstrap, header: str) -> str:
+    """The bootstrap as Envoy's YAML, snake_case as Envoy's docs write it, after `header`."""
+    document: dict[str, Any] = bootstrap.to_dict(casing=betterproto2.Casing.SNAKE)
+    body = yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=100)
+    comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    return comment + body

@@ -1,0 +1,193 @@
+"""envoy/envoy.yaml: generated, fresh, accepted by the real Envoy, and serving every HTTP rule.
+
+The routes are checked against the descriptor set Envoy itself loads (not against the
+generator's own view of the protos), and who needs a token against the access matrix's
+table (tests/probes), not against the services' policies the generator reads.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.api import annotations_pb2, http_pb2
+from google.protobuf import descriptor_pb2
+
+from edge import generate
+from tests.edge.envoy_files import (
+    CONFIG,
+    DESCRIPTORS,
+    REPO,
+    envoy_binary,
+    http_filter,
+    load,
+    routes,
+)
+from tests.probes.test_access_matrix import RULES, P
+
+JWT = "envoy.filters.http.jwt_authn"
+TRANSCODER = "envoy.filters.http.grpc_json_transcoder"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One google.api.http binding of one RPC, as the descriptor set holds it."""
+
+    rpc: str  # package.Service.Method
+    name: str  # the route's expected name: the RPC, `#n` for the n-th additional binding
+    service: str
+    verb: str
+    template: str
+    streaming: bool
+
+
+def _bindings(rule: http_pb2.HttpRule) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for one in [rule, *rule.additional_bindings]:
+        pattern = one.WhichOneof("pattern")
+        if pattern == "custom":
+            found.append((one.custom.kind.upper(), one.custom.path))
+        elif pattern is not None:
+            found.append((pattern.upper(), str(getattr(one, pattern))))
+    return found
+
+
+def descriptor_rules() -> list[Rule]:
+    files = descriptor_pb2.FileDescriptorSet.FromString(DESCRIPTORS.read_bytes()).file
+    rules: list[Rule] = []
+    for file in files:
+        if not file.package.startswith("cinema."):
+            continue
+        for service in file.service:
+            full = f"{file.package}.{service.name}"
+            for method in service.method:
+                if not method.options.HasExtension(annotations_pb2.http):
+                    continue
+                http = method.options.Extensions[annotations_pb2.http]
+                for index, (verb, template) in enumerate(_bindings(http)):
+                    rpc = f"{full}.{method.name}"
+                    rules.append(
+                        Rule(
+                            rpc=rpc,
+                            name=rpc + (f"#{index}" if index else ""),
+                            service=full,
+                            verb=verb,
+                            template=template,
+                            streaming=method.server_streaming,
+                        )
+                    )
+    return rules
+
+
+def sample_path(template: str) -> str:
+    """A concrete path the template matches: each variable filled with made-up segments."""
+
+    def fill(variable: re.Match[str]) -> str:
+        pattern = variable.group(1) or "*"
+        return "/".join(
+            {"*": "x-1", "**": "x-1/x-2"}.get(part, part) for part in pattern.split("/")
+        )
+
+    return re.sub(r"\{[^}=]+(?:=([^}]*))?\}", fill, template)
+
+
+def matches(route: dict[str, Any], verb: str, path: str) -> bool:
+    match = route["match"]
+    methods = [h["string_match"]["exact"] for h in match["headers"] if h["name"] == ":method"]
+    if methods != [verb]:
+        return False
+    if "path" in match:
+        return bool(match["path"] == path)
+    return re.fullmatch(match["safe_regex"]["regex"], path) is not None
+
+
+RULE_LIST = descriptor_rules()
+
+
+def test_the_committed_config_is_what_the_generator_writes(tmp_path: Path) -> None:
+    fresh = tmp_path / "envoy.yaml"
+    generate.main(["--profile", "embedded", "--out", str(fresh)])
+    expected, committed = fresh.read_text(), CONFIG.read_text()
+    if expected != committed:
+        diff = "".join(
+            list(
+                difflib.unified_diff(
+                    committed.splitlines(keepends=True),
+                    expected.splitlines(keepends=True),
+                    "envoy/envoy.yaml (committed)",
+                    "generated",
+                )
+            )[:60]
+        )
+        pytest.fail(f"envoy/envoy.yaml is stale: run `make envoy`\n{diff}")
+    assert fresh.read_bytes() == CONFIG.read_bytes()
+
+
+def test_the_transcoder_loads_the_descriptor_set_with_every_import() -> None:
+    transcoder = http_filter(load(), TRANSCODER)
+    assert (REPO / transcoder["proto_descriptor"]).resolve() == DESCRIPTORS
+    files = descriptor_pb2.FileDescriptorSet.FromString(DESCRIPTORS.read_bytes()).file
+    names = {file.name for file in files}
+    for file in files:
+        assert set(file.dependency) <= names, f"{file.name} misses an import"
+    # The details our errors carry, for convert_grpc_status.
+    assert {"google/rpc/status.proto", "google/rpc/error_details.proto"} <= names
+    assert sorted(transcoder["services"]) == sorted({rule.service for rule in RULE_LIST})
+    options = transcoder["print_options"]
+    assert options["always_print_primitive_fields"] is True
+    assert not options.get("preserve_proto_field_names", False)  # lowerCamelCase, as the gateway
+
+
+@pytest.mark.parametrize("rule", RULE_LIST, ids=lambda rule: f"{rule.verb} {rule.template}")
+def test_every_http_rule_is_routed_to_its_service(rule: Rule) -> None:
+    config = load()
+    path = sample_path(rule.template)
+    found = next((r for r in routes(config) if matches(r, rule.verb, path)), None)
+    assert found is not None, f"no route serves {rule.verb} {path} ({rule.rpc})"
+    assert found["name"] == rule.name, f"{rule.verb} {path} goes to {found['name']}"
+    action = found["route"]
+    assert action["cluster"] == rule.service.split(".")[1]
+    jwt = found["typed_per_filter_config"][JWT]
+    if RULES[rule.rpc] is P:
+        assert jwt == {"@type": jwt["@type"], "disabled": True}, rule.rpc
+    else:
+        assert jwt.get("requirement_name") == "token", f"{rule.rpc} must need a token at the edge"
+    retry_on = set(action["retry_policy"]["retry_on"].split(","))
+    assert ("unavailable" in retry_on) is (rule.verb == "GET"), rule.rpc
+    if rule.streaming:
+        assert action["timeout"] == "0s"
+    else:
+        assert action["timeout"] == "10s"
+
+
+def test_no_route_serves_what_no_rule_declares() -> None:
+    names = [route["name"] for route in routes(load())]
+    assert sorted(names) == sorted(rule.name for rule in RULE_LIST)
+
+
+def test_each_service_has_a_health_checked_http2_cluster() -> None:
+    clusters = {c["name"]: c for c in load()["static_resources"]["clusters"]}
+    for service in sorted({rule.service for rule in RULE_LIST}):
+        cluster = clusters[service.split(".")[1]]
+        (check,) = cluster["health_checks"]
+        assert check["grpc_health_check"]["service_name"] == service
+        (options,) = cluster["typed_extension_protocol_options"].values()
+        assert "http2_protocol_options" in options["explicit_http_config"]
+
+
+def test_the_real_envoy_accepts_the_committed_config() -> None:
+    result = subprocess.run(
+        [envoy_binary(), "--mode", "validate", "-c", CONFIG, "--disable-hot-restart"],
+        cwd=REPO,  # the descriptor set's path is relative to the repository
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"configuration '{CONFIG}' OK" in result.stdout + result.stderr
