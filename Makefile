@@ -57,6 +57,21 @@ envoy: install
 edge: install
 	$(BIN)/envoy -c envoy/envoy.yaml --log-level warning
 
+## client-python: dist/cinema_api-<version>-py3-none-any.whl, the generated `cinema` package alone
+## (issue 14), for other teams; tests/clients builds and installs it into a clean venv in `make test`.
+.PHONY: client-python client-go client-ts
+client-python: install
+	$(BIN)/python clients/python/make_wheel.py --out dist
+
+## client-go: the Go stubs (buf generate, plugins from the Go module proxy) and clients/go/bin/quickstart
+client-go: install
+	clients/go/generate.sh
+
+## client-ts: the TypeScript stubs and clients/ts/dist (npm ci from package-lock.json; Node 20+)
+client-ts: install
+	$(BIN)/python scripts/protos.py deps
+	cd clients/ts && npm ci --ignore-scripts --no-audit && npm run generate && npm run build
+
 backends-up:
 	scripts/backends.sh up
 

@@ -1,0 +1,156 @@
+"""The TypeScript client (clients/ts, issue 14) as another team builds and runs it.
+
+`npm ci` installs exactly package-lock.json (protoc-gen-es, Connect, buf and tsc from the npm
+registry; npm's cache under the backends cache, so a warm run needs no network), `npm run
+generate` runs buf from node_modules with the local protoc-gen-es over protos/ (googleapis
+from third_party/, as scripts/protos.py resolves them), `npm run build` compiles with tsc,
+and Node runs the quickstart against the embedded stack over native gRPC (HTTP/2). Nothing
+here skips: no node or npm, or an unreachable registry on a cold cache, fails the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from services.stack import SERVICES, Stack
+from tests.fixtures.stack import embedded_settings
+
+REPO = Path(__file__).resolve().parents[2]
+CLIENT = REPO / "clients" / "ts"
+QUICKSTART = CLIENT / "dist" / "quickstart.js"
+STEP_TIMEOUT = 240.0  # a cold npm cache downloads ~20 MB (buf, typescript): not the usual case
+MATRIX = "84459d2b-93a9-5e6e-b438-8459be9c905f"  # demo film ids are stable
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def _npm_cache() -> Path:
+    cache = os.environ.get("CINEMA_BACKENDS_CACHE") or Path.home() / ".cache" / "cinema-backends"
+    return Path(cache) / "npm"
+
+
+def _env() -> dict[str, str]:
+    """This environment without the caller's CINEMA_* settings, npm quiet and non-interactive."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CINEMA_")}
+    env.update(npm_config_update_notifier="false", npm_config_fund="false", NO_COLOR="1")
+    return env
+
+
+async def _run(
+    *command: str | Path, env: dict[str, str], cwd: Path = CLIENT
+) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *map(str, command),
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), STEP_TIMEOUT)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        pytest.fail(f"timed out after {STEP_TIMEOUT} s: {command}")
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def _ok(*command: str | Path, env: dict[str, str], cwd: Path = CLIENT) -> str:
+    code, out, err = await _run(*command, env=env, cwd=cwd)
+    assert code == 0, f"{command} exited {code}:\n{out}\n{err}"
+    return out
+
+
+@pytest.fixture(scope="module")
+async def quickstart() -> tuple[str, ...]:
+    """clients/ts installed from its lock file, generated and compiled: the node command."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    assert node and npm, "node and npm are needed for clients/ts (Node.js 20 or newer)"
+    env = _env()
+    version = (await _ok(node, "--version", env=env)).strip()
+    assert int(version.lstrip("v").split(".")[0]) >= 20, f"clients/ts needs Node >= 20: {version}"
+    timings: dict[str, float] = {}
+
+    async def step(name: str, *command: str | Path) -> str:
+        started = time.monotonic()
+        out = await _ok(*command, env=env)
+        timings[name] = time.monotonic() - started
+        return out
+
+    # The googleapis protos our protos import, where buf.yaml's workspace expects them.
+    await step("deps", sys.executable, REPO / "scripts" / "protos.py", "deps")
+    # --ignore-scripts: no package's install script runs (buf's only swaps its JS launcher
+    # for the binary); the cache makes a warm run offline.
+    install = ("ci", "--cache", _npm_cache(), "--prefer-offline", "--no-audit", "--ignore-scripts")
+    await step("npm ci", npm, *install)
+    await step("generate", npm, "run", "--silent", "generate")
+    await step("build", npm, "run", "--silent", "build")
+    print("clients/ts build:", ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    generated = CLIENT / "src" / "gen"
+    for stub in ("cinema/recommendations/v1/recommendations_pb.ts", "google/api/http_pb.ts"):
+        assert (generated / stub).is_file(), f"not generated: {stub}"
+    assert QUICKSTART.is_file()
+    return (node, str(QUICKSTART))
+
+
+@pytest.fixture(scope="module")
+async def running_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """The embedded services with the demo catalog, as `cinema up` runs them."""
+    data_dir = tmp_path_factory.mktemp("ts-client-stack") / "data"
+    running = Stack(embedded_settings(data_dir, demo_catalog=True), SERVICES, gateway=False)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+async def test_the_node_quickstart_logs_in_likes_a_film_and_reads_recommendations(
+    quickstart: tuple[str, ...], running_stack: Stack, tmp_path: Path
+) -> None:
+    target = running_stack.grpc_address
+    env = _env() | {"CINEMA_LOGIN": "ts-quickstart", "CINEMA_PASSWORD": "long enough pw"}
+    code, out, err = await _run(*quickstart, target, env=env, cwd=tmp_path)
+    assert code == 0, f"quickstart exited {code}:\n{out}\n{err}"
+    lines = out.splitlines()
+    assert lines[0].startswith("registered ts-quickstart (user "), out
+    assert lines[1].startswith("logged in as ts-quickstart (user "), out
+    assert lines[2].startswith(f"found: The Matrix (1999) {MATRIX} of "), out
+    assert lines[3] == "liked: The Matrix changed=true", out
+    assert lines[4].startswith("recommendations: fallback="), out
+    listed = [line for line in lines if line.startswith("  ") and " score=" in line]
+    assert [line.split(".")[0].strip() for line in listed] == [str(n) for n in range(1, 11)], out
+    assert not [line for line in listed if line.endswith(MATRIX)], "a rated film recommended"
+    assert "recommendations shown: 10" in lines, out  # two pages: it followed next_page_token
+    assert any(line.startswith("watch: a list of 3 ") for line in lines), out  # server stream
+    assert lines[-1] == "done", out
+
+    # The same login again: ALREADY_EXISTS is handled by logging in; the like is not new.
+    code, out, err = await _run(*quickstart, target, env=env, cwd=tmp_path)
+    assert code == 0, f"second quickstart exited {code}:\n{out}\n{err}"
+    assert out.startswith("ts-quickstart exists; logging in\n"), out
+    assert "liked: The Matrix changed=false\n" in out, out
+
+
+async def test_errors_exit_with_the_grpc_code_and_print_the_details(
+    quickstart: tuple[str, ...], running_stack: Stack, tmp_path: Path
+) -> None:
+    target = running_stack.grpc_address
+    short = _env() | {"CINEMA_LOGIN": "ts-short", "CINEMA_PASSWORD": "short"}
+    code, out, err = await _run(*quickstart, target, env=short, cwd=tmp_path)
+    assert code == 3, f"a short password: exit {code}:\n{out}\n{err}"
+    assert err.startswith("error: INVALID_ARGUMENT (3): "), err
+    assert "\n  field password: " in err, err  # google.rpc.BadRequest decoded
+
+    forged = _env() | {"CINEMA_TOKEN": "not.a.token"}
+    code, out, err = await _run(*quickstart, target, env=forged, cwd=tmp_path)
+    assert code == 16, f"a forged token: exit {code}:\n{out}\n{err}"
+    assert err.startswith("error: UNAUTHENTICATED (16): "), err
+    assert "found: The Matrix" in out  # the public search ignored it; RateFilm did not
