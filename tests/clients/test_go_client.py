@@ -9,7 +9,6 @@ reads recommendations through the stack's one gRPC port. Without Go the test fai
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from services.stack import SERVICES, Stack
+from tests.clients.processes import run
 from tests.fixtures.stack import embedded_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,22 +41,7 @@ def _go_on_path() -> dict[str, str]:
 
 
 async def _run(command: list[str], env: dict[str, str], limit: float) -> tuple[int, str, str]:
-    # Not subprocess.run: the stack serves from this event loop while the child runs.
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        cwd=REPO,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), limit)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        pytest.fail(f"{command[0]} did not finish within {limit} s")
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
+    return await run(*command, cwd=REPO, env=env, limit=limit)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ skips: a missing tool or an unreachable index fails the test.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import zipfile
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from services.stack import SERVICES, Stack
+from tests.clients.processes import run
 from tests.fixtures.stack import embedded_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,21 +30,7 @@ STEP_TIMEOUT = 120.0  # a cold uv cache downloads grpcio and protobuf: not the u
 
 
 async def _run(*command: str | Path, cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        *map(str, command),
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), STEP_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        pytest.fail(f"timed out after {STEP_TIMEOUT} s: {command}")
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run(*command, cwd=cwd, env=env, limit=STEP_TIMEOUT)
 
 
 async def _ok(*command: str | Path, cwd: Path, env: dict[str, str]) -> str:

@@ -10,7 +10,6 @@ here skips: no node or npm, or an unreachable registry on a cold cache, fails th
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from services.stack import SERVICES, Stack
+from tests.clients.processes import run
 from tests.fixtures.stack import embedded_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,21 +47,7 @@ def _env() -> dict[str, str]:
 async def _run(
     *command: str | Path, env: dict[str, str], cwd: Path = CLIENT
 ) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        *map(str, command),
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), STEP_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        pytest.fail(f"timed out after {STEP_TIMEOUT} s: {command}")
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run(*command, cwd=cwd, env=env, limit=STEP_TIMEOUT)
 
 
 async def _ok(*command: str | Path, env: dict[str, str], cwd: Path = CLIENT) -> str:
