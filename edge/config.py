@@ -18,11 +18,19 @@ from typing import Any
 
 import betterproto2
 import yaml
-from envoy_data_plane.envoy.config.accesslog.v3 import AccessLog
+from envoy_data_plane.envoy.config.accesslog.v3 import (
+    AccessLog,
+    AccessLogFilter,
+    ComparisonFilter,
+    ComparisonFilterOp,
+    StatusCodeFilter,
+)
 from envoy_data_plane.envoy.config.bootstrap.v3 import Admin, Bootstrap, BootstrapStaticResources
 from envoy_data_plane.envoy.config.cluster.v3 import Cluster, ClusterDiscoveryType
+from envoy_data_plane.envoy.config.common.mutation_rules.v3 import HeaderMutation as MutationRule
 from envoy_data_plane.envoy.config.core.v3 import (
     Address,
+    DataSource,
     HeaderValue,
     HeaderValueOption,
     HeaderValueOptionHeaderAppendAction,
@@ -30,6 +38,7 @@ from envoy_data_plane.envoy.config.core.v3 import (
     HealthCheckGrpcHealthCheck,
     Http2ProtocolOptions,
     HttpUri,
+    RuntimeUInt32,
     SocketAddress,
     SubstitutionFormatString,
 )
@@ -41,6 +50,7 @@ from envoy_data_plane.envoy.config.endpoint.v3 import (
 )
 from envoy_data_plane.envoy.config.listener.v3 import Filter, FilterChain, Listener
 from envoy_data_plane.envoy.config.route.v3 import (
+    DirectResponseAction,
     HeaderMatcher,
     RetryPolicy,
     RetryPolicyRetryBackOff,
@@ -57,6 +67,10 @@ from envoy_data_plane.envoy.extensions.filters.http.grpc_json_transcoder.v3 impo
     GrpcJsonTranscoderPrintOptions,
     GrpcJsonTranscoderRequestValidationOptions,
 )
+from envoy_data_plane.envoy.extensions.filters.http.header_mutation.v3 import (
+    HeaderMutation,
+    Mutations,
+)
 from envoy_data_plane.envoy.extensions.filters.http.jwt_authn.v3 import (
     JwksAsyncFetch,
     JwtAuthentication,
@@ -70,6 +84,8 @@ from envoy_data_plane.envoy.extensions.filters.http.router.v3 import Router
 from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3 import (
     HttpConnectionManager,
     HttpFilter,
+    LocalReplyConfig,
+    ResponseMapper,
 )
 from envoy_data_plane.envoy.extensions.upstreams.http.v3 import (
     HttpProtocolOptions,
@@ -79,10 +95,13 @@ from envoy_data_plane.envoy.type.matcher.v3 import RegexMatcher, StringMatcher
 from envoy_data_plane.google.protobuf import Any as AnyMessage
 from envoy_data_plane.google.protobuf import Struct
 from google.protobuf.descriptor import ServiceDescriptor
+from google.rpc import code_pb2
 
+from gateway.headers import API_POLICY, FIXED_HEADERS
 from gateway.httprule import method_bindings, parse_template
 from services.kit.interceptors import Access, AccessPolicy
 
+HEADERS_FILTER = "envoy.filters.http.header_mutation"
 JWT_FILTER = "envoy.filters.http.jwt_authn"
 BUFFER_FILTER = "envoy.filters.http.buffer"
 TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"
@@ -113,6 +132,33 @@ ACCESS_LOG_FORMAT: dict[str, str] = {
     "bytes_sent": "%BYTES_SENT%",
     "user_agent": "%REQ(USER-AGENT)%",
 }
+
+#: Answers carry what the gateway's carry: nothing to sniff, frame or cache, no referrer.
+SECURITY_HEADERS: dict[str, str] = {
+    **FIXED_HEADERS,
+    "content-security-policy": API_POLICY,
+    "cache-control": "no-store",
+}
+#: gRPC's own headers, which the transcoder leaves on the HTTP answer.
+GRPC_RESPONSE_HEADERS = ("grpc-status", "grpc-message", "grpc-accept-encoding")
+
+#: What Envoy answers itself (a refused token, no route, a wrong method, a value that does not
+#: fit its field, an oversized body, no healthy service) is a `google.rpc.Status` body like a
+#: service's error: by HTTP status, the code (google.rpc's mapping read backwards) and, where
+#: Envoy's own text would say nothing of use or too much, the message.
+LOCAL_REPLIES: tuple[tuple[int, int, str | None], ...] = (
+    (400, code_pb2.INVALID_ARGUMENT, None),
+    (401, code_pb2.UNAUTHENTICATED, None),
+    (403, code_pb2.PERMISSION_DENIED, None),
+    (404, code_pb2.NOT_FOUND, "no route for %REQ(:METHOD)% %PATH(NQ)%"),
+    (405, code_pb2.UNIMPLEMENTED, None),
+    (413, code_pb2.RESOURCE_EXHAUSTED, None),
+    (429, code_pb2.RESOURCE_EXHAUSTED, None),
+    (431, code_pb2.RESOURCE_EXHAUSTED, None),
+    (500, code_pb2.INTERNAL, "internal error"),
+    (503, code_pb2.UNAVAILABLE, "service unavailable"),
+    (504, code_pb2.DEADLINE_EXCEEDED, "deadline exceeded"),
+)
 
 
 @dataclass(frozen=True)
@@ -269,14 +315,7 @@ def _route(route: EdgeRoute, options: EdgeOptions) -> Route:
             cluster=route.cluster, timeout=options.unary_timeout, retry_policy=retry
         )
         # The service learns the edge's deadline and stops (and passes it on) in time.
-        headers = [
-            HeaderValueOption(
-                header=HeaderValue(
-                    key="grpc-timeout", value=f"{int(options.unary_timeout.total_seconds())}S"
-                ),
-                append_action=HeaderValueOptionHeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD,
-            )
-        ]
+        headers = [_header("grpc-timeout", f"{int(options.unary_timeout.total_seconds())}S")]
     jwt = (
         PerRouteConfig(requirement_name=TOKEN_REQUIRED)
         if route.needs_token
@@ -288,6 +327,78 @@ def _route(route: EdgeRoute, options: EdgeOptions) -> Route:
         route=action,
         request_headers_to_add=headers,
         typed_per_filter_config={JWT_FILTER: _any(jwt)},
+    )
+
+
+def _wrong_method_routes(routes: Sequence[EdgeRoute]) -> list[Route]:
+    """After every RPC's route: its path with any other method is 405, with `Allow`."""
+    verbs: dict[str, set[str]] = {}
+    for route in routes:
+        verbs.setdefault(route.template, set()).add(route.verb)
+    answers: list[Route] = []
+    for template, allowed in verbs.items():
+        regex = template_regex(template)
+        listed = ", ".join(sorted(allowed))
+        message = f"%REQ(:METHOD)% is not allowed on %PATH(NQ)%; allowed: {listed}"
+        answers.append(
+            Route(
+                name=f"{template} (wrong method)",
+                match=RouteMatch(path=template)
+                if regex is None
+                else RouteMatch(safe_regex=RegexMatcher(regex=regex)),
+                direct_response=DirectResponseAction(
+                    status=405,
+                    body_format=SubstitutionFormatString(
+                        text_format_source=DataSource(inline_string=message)
+                    ),
+                ),
+                response_headers_to_add=[_header("allow", listed)],
+                typed_per_filter_config={JWT_FILTER: _any(PerRouteConfig(disabled=True))},
+            )
+        )
+    return answers
+
+
+def _header(name: str, value: str) -> HeaderValueOption:
+    return HeaderValueOption(
+        header=HeaderValue(key=name, value=value),
+        append_action=HeaderValueOptionHeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD,
+    )
+
+
+def _answer_headers() -> HeaderMutation:
+    """The security headers on every answer; gRPC's own headers off it."""
+    return HeaderMutation(
+        mutations=Mutations(
+            response_mutations=[
+                *(MutationRule(remove=name) for name in GRPC_RESPONSE_HEADERS),
+                *(MutationRule(append=_header(k, v)) for k, v in SECURITY_HEADERS.items()),
+            ]
+        )
+    )
+
+
+def _local_replies() -> LocalReplyConfig:
+    """Envoy's own answers in the services' error body (see LOCAL_REPLIES)."""
+    mappers = []
+    for status, code, message in LOCAL_REPLIES:
+        body = {"code": code, "message": message or "%LOCAL_REPLY_BODY%", "details": []}
+        mappers.append(
+            ResponseMapper(
+                filter=AccessLogFilter(
+                    status_code_filter=StatusCodeFilter(
+                        comparison=ComparisonFilter(
+                            op=ComparisonFilterOp.EQ, value=RuntimeUInt32(default_value=status)
+                        )
+                    )
+                ),
+                body_format_override=SubstitutionFormatString(json_format=Struct.from_dict(body)),
+            )
+        )
+    unknown = {"code": code_pb2.UNKNOWN, "message": "%LOCAL_REPLY_BODY%", "details": []}
+    return LocalReplyConfig(
+        mappers=mappers,
+        body_format=SubstitutionFormatString(json_format=Struct.from_dict(unknown)),
     )
 
 
@@ -346,8 +457,10 @@ def _transcoder(services: Sequence[str], options: EdgeOptions) -> GrpcJsonTransc
         ignore_unknown_query_parameters=True,
         query_param_unescape_plus=True,
         convert_grpc_status=True,
+        # A path no RPC has goes on to the router, whose answer is the contract's: 404 for
+        # an unknown path, 405 with `Allow` for a known path with a wrong method.
         request_validation_options=GrpcJsonTranscoderRequestValidationOptions(
-            reject_unknown_method=True
+            reject_unknown_method=False
         ),
         max_request_body_size=options.max_request_body_bytes,
         max_response_body_size=options.max_response_body_bytes,
@@ -373,11 +486,17 @@ def _connection_manager(
                 VirtualHost(
                     name="cinema",
                     domains=["*"],
-                    routes=[_route(route, options) for route in routes],
+                    routes=[
+                        *(_route(route, options) for route in routes),
+                        *_wrong_method_routes(routes),
+                    ],
                 )
             ],
         ),
         http_filters=[
+            # First, so it sees every answer last: Envoy's own, and each after the transcoder
+            # (which needs `grpc-status` to turn an error into its HTTP status).
+            HttpFilter(name=HEADERS_FILTER, typed_config=_any(_answer_headers())),
             HttpFilter(name=JWT_FILTER, typed_config=_any(_jwt_filter(routes, options))),
             # The body limit: the transcoder's own (below) does not hold for a body it can
             # transcode as it streams in; this is 413 as soon as the body passes the limit.
@@ -386,8 +505,10 @@ def _connection_manager(
                 typed_config=_any(Buffer(max_request_bytes=options.max_request_body_bytes)),
             ),
             HttpFilter(name=TRANSCODER_FILTER, typed_config=_any(_transcoder(services, options))),
-            HttpFilter(name=ROUTER_FILTER, typed_config=_any(Router())),
+            # No `x-envoy-upstream-service-time` (or other x-envoy-*) on the answers.
+            HttpFilter(name=ROUTER_FILTER, typed_config=_any(Router(suppress_envoy_headers=True))),
         ],
+        local_reply_config=_local_replies(),
         access_log=[access_log],
         # The edge: the client is the connection's peer, appended to X-Forwarded-For.
         use_remote_address=True,
@@ -482,7 +603,19 @@ def build_bootstrap(
 
 def render(bootstrap: Bootstrap, header: str) -> str:
     """The bootstrap as Envoy's YAML, snake_case as Envoy's docs write it, after `header`."""
-    document: dict[str, Any] = bootstrap.to_dict(casing=betterproto2.Casing.SNAKE)
+    document: dict[str, Any] = _whole_numbers(bootstrap.to_dict(casing=betterproto2.Casing.SNAKE))
     body = yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=100)
     comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
     return comment + body
+
+
+def _whole_numbers(value: Any) -> Any:
+    """`16` for a Struct's 16.0 (Struct numbers are doubles): Envoy reads `16.0` in a
+    `json_format` as the string "16.0", and the error body's `code` must be a number."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value

@@ -1,4 +1,9 @@
-"""gRPC status -> HTTP status and the `{code, message, details}` error body."""
+"""gRPC status -> HTTP status and the error body: `google.rpc.Status` as JSON.
+
+The contract both edges speak (this gateway and Envoy's `grpc_json_transcoder`): the HTTP
+status from google.rpc's code mapping (INVALID_ARGUMENT 400, NOT_FOUND 404, ...) and a body
+`{"code": 5, "message": "...", "details": [...]}` whose `code` is the google.rpc code number.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +23,12 @@ from gateway.transcode import FieldViolation
 
 log = structlog.get_logger(__name__)
 
-# google.rpc code mapping, except INVALID_ARGUMENT -> 422 (a project decision).
+# google.rpc's mapping (google/rpc/code.proto), as Envoy's transcoder and grpc-gateway use.
 HTTP_STATUS_BY_CODE: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.OK: 200,
     grpc.StatusCode.CANCELLED: 499,
     grpc.StatusCode.UNKNOWN: 500,
-    grpc.StatusCode.INVALID_ARGUMENT: 422,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
     grpc.StatusCode.NOT_FOUND: 404,
     grpc.StatusCode.ALREADY_EXISTS: 409,
@@ -48,6 +53,14 @@ _GENERIC_MESSAGES = {
 }
 
 
+def status_body(
+    code: grpc.StatusCode, message: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A `google.rpc.Status` in its JSON form: the code as its number."""
+    number: int = code.value[0]
+    return {"code": number, "message": message, "details": details or []}
+
+
 @dataclass(frozen=True)
 class HttpError:
     """An error ready to send: status, headers and the JSON body."""
@@ -68,7 +81,7 @@ def from_rpc_error(error: grpc.aio.AioRpcError, request_id: str) -> HttpError:
         log.error("upstream_error", code=code.name, request_id=request_id, details=error.details())
         details = []
     headers = _retry_after(details)
-    body = {"code": code.name, "message": message, "details": [_render_any(d) for d in details]}
+    body = status_body(code, message, [_render_any(d) for d in details])
     return HttpError(HTTP_STATUS_BY_CODE.get(code, 500), body, headers)
 
 
@@ -83,11 +96,7 @@ def from_violation(violation: FieldViolation) -> HttpError:
     )
     detail = AnyProto()
     detail.Pack(bad_request)
-    body = {
-        "code": grpc.StatusCode.INVALID_ARGUMENT.name,
-        "message": str(violation),
-        "details": [_render_any(detail)],
-    }
+    body = status_body(grpc.StatusCode.INVALID_ARGUMENT, str(violation), [_render_any(detail)])
     return HttpError(HTTP_STATUS_BY_CODE[grpc.StatusCode.INVALID_ARGUMENT], body)
 
 
@@ -103,8 +112,7 @@ def refusal(
     status: int, code: grpc.StatusCode, message: str, headers: dict[str, str] | None = None
 ) -> HttpError:
     """An error of the gateway's own, in the same body as a service's."""
-    body = {"code": code.name, "message": message, "details": []}
-    return HttpError(status, body, headers or {})
+    return HttpError(status, status_body(code, message), headers or {})
 
 
 def response(error: HttpError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -115,8 +123,7 @@ def response(error: HttpError, headers: dict[str, str] | None = None) -> JSONRes
 
 def internal_error() -> HttpError:
     """An unexpected failure inside the gateway; the cause is logged, never sent."""
-    body = {"code": grpc.StatusCode.INTERNAL.name, "message": "internal error", "details": []}
-    return HttpError(500, body)
+    return HttpError(500, status_body(grpc.StatusCode.INTERNAL, "internal error"))
 
 
 def _rich_details(error: grpc.aio.AioRpcError, request_id: str) -> list[AnyProto]:

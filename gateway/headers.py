@@ -19,13 +19,14 @@ PAGE_POLICY = (
     "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
-_FIXED = {
+#: On every answer (Envoy's config adds them too, with the API policy and `no-store`).
+FIXED_HEADERS = {
     "x-content-type-options": "nosniff",
     # URLs may hold a stream ticket: never pass them on to another site.
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
 }
-_FIXED_RAW = tuple((name.encode(), value.encode()) for name, value in _FIXED.items())
+_FIXED_RAW = tuple((name.encode(), value.encode()) for name, value in FIXED_HEADERS.items())
 _CSP = b"content-security-policy"
 _PAGE_POLICY_RAW = PAGE_POLICY.encode()
 _API_POLICY_RAW = API_POLICY.encode()

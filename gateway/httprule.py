@@ -16,11 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.api import annotations_pb2, http_pb2
-from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import MethodDescriptor
 from starlette.convertors import CONVERTOR_TYPES, Convertor, register_url_convertor
-
-SUCCESS_CODE_EXTENSION = "cinema.api.v1.http_success_code"
 
 _VERBS = ("get", "put", "post", "delete", "patch")
 _SINGLE_SEGMENT = "[^/]+"
@@ -60,17 +57,6 @@ def method_bindings(method: MethodDescriptor) -> list[Binding]:
         return []
     rule: http_pb2.HttpRule = options.Extensions[annotations_pb2.http]
     return [_binding(rule), *(_binding(extra) for extra in rule.additional_bindings)]
-
-
-def success_code(method: MethodDescriptor) -> int:
-    """The HTTP status of a successful call: the method's `http_success_code` option or 200."""
-    try:
-        extension = descriptor_pool.Default().FindExtensionByName(SUCCESS_CODE_EXTENSION)
-    except KeyError:
-        return 200
-    options: Any = method.GetOptions()
-    code = options.Extensions[extension] if options.HasExtension(extension) else 0
-    return int(code) or 200
 
 
 def _binding(rule: http_pb2.HttpRule) -> Binding:

@@ -13,7 +13,7 @@ from google.protobuf.descriptor import (
 )
 
 from gateway.comments import comment
-from gateway.httprule import Binding, method_bindings, success_code
+from gateway.httprule import Binding, method_bindings
 from gateway.transcode import URL_SETTABLE_TYPES, enum_type, message_type
 
 Schema = dict[str, Any]
@@ -21,9 +21,10 @@ Schema = dict[str, Any]
 ERROR_SCHEMA_NAME = "Error"
 _ERROR_SCHEMA: Schema = {
     "type": "object",
-    "description": "A failed call: the gRPC status name, a message and google.rpc details.",
+    "description": "A failed call: a google.rpc.Status (the code's number, a message and"
+    " google.rpc details).",
     "properties": {
-        "code": {"type": "string", "example": "NOT_FOUND"},
+        "code": {"type": "integer", "format": "int32", "example": 5},
         "message": {"type": "string"},
         "details": {"type": "array", "items": {"type": "object"}},
     },
@@ -141,7 +142,7 @@ def operation_extra(method: MethodDescriptor, binding: Binding) -> dict[str, Any
     extra: dict[str, Any] = {
         "parameters": parameters,
         "responses": {
-            str(success_code(method)): {
+            "200": {
                 "description": "A stream of messages, one per event."
                 if method.server_streaming
                 else "Success.",

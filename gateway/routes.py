@@ -22,7 +22,7 @@ from starlette.routing import request_response
 from gateway import errors
 from gateway.channels import ChannelPool
 from gateway.forwarding import REQUEST_ID_HEADER, outgoing_metadata, request_id
-from gateway.httprule import Binding, method_bindings, success_code
+from gateway.httprule import Binding, method_bindings
 from gateway.openapi import operation_description, operation_extra
 from gateway.tickets import TICKET_PARAMETER, StreamTickets, unknown_ticket
 from gateway.transcode import FieldViolation, RenderedReplies, build_request, render_response
@@ -94,7 +94,6 @@ class RpcBinding:
             summary=method.name,
             description=operation_description(method),
             tags=[method.containing_service.full_name],
-            status_code=success_code(method),
             response_class=EventSourceResponse if method.server_streaming else JSONResponse,
             openapi_extra=operation_extra(method, self.binding),
         )
@@ -117,7 +116,6 @@ def _unary_handler(
 ) -> Endpoint:
     request_class = message_factory.GetMessageClass(rpc.method.input_type)
     response_class = message_factory.GetMessageClass(rpc.method.output_type)
-    status = success_code(rpc.method)
     service, rpc_path, response_body = (
         rpc.method.containing_service.full_name,
         rpc.rpc_path,
@@ -138,7 +136,6 @@ def _unary_handler(
             body = rendered.body(wire, response_class, response_body)
             return Response(
                 body,
-                status_code=status,
                 headers={REQUEST_ID_HEADER: call_id},
                 media_type="application/json",
             )

@@ -115,7 +115,7 @@ def tickets_route(pool: ChannelPool, tickets: StreamTickets) -> APIRoute:
             return errors.response(error, {**headers, "Retry-After": seconds})
         expires = datetime.now(UTC) + timedelta(seconds=tickets.lifetime_seconds)
         body = {"ticket": ticket, "expireTime": expires.isoformat(timespec="seconds")}
-        return JSONResponse(body, status_code=201, headers=headers)
+        return JSONResponse(body, headers=headers)
 
     return APIRoute(
         TICKETS_PATH,
@@ -130,7 +130,6 @@ def tickets_route(pool: ChannelPool, tickets: StreamTickets) -> APIRoute:
             "EventSource must. Needs the bearer token it stands for."
         ),
         tags=["gateway"],
-        status_code=201,
         response_class=JSONResponse,
         openapi_extra=_OPERATION,
     )
@@ -139,7 +138,7 @@ def tickets_route(pool: ChannelPool, tickets: StreamTickets) -> APIRoute:
 _OPERATION = {
     "security": [{"bearer": []}],
     "responses": {
-        "201": {
+        "200": {
             "description": "The ticket.",
             "content": {
                 "application/json": {

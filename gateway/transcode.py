@@ -71,8 +71,9 @@ def build_request(
 ) -> None:
     """Fill `message` from the body, the query string and the path, in that order.
 
-    On GET, a query parameter that names no field (`utm_source`, a cache-busting `_`) is
-    ignored, as grpc-gateway does; elsewhere it is a violation.
+    A query parameter that names no field (`utm_source`, a cache-busting `_`) is ignored,
+    as Envoy's transcoder (`ignore_unknown_query_parameters`) and grpc-gateway do; with a
+    `*` body, the body holds the whole request and the query string is not read.
     """
     if binding.body:
         document = load_json(body)
@@ -83,9 +84,7 @@ def build_request(
             _set_field_json(target, field, document, binding.body)
     query_values: dict[str, tuple[Message, FieldDescriptor, list[str]]] = {}
     for name, value in query:
-        if binding.body == "*":
-            raise FieldViolation(name, "unexpected query parameter: the body holds the request")
-        if binding.verb == "GET" and _lookup(_descriptor(message), name) is None:
+        if binding.body == "*" or _lookup(_descriptor(message), name) is None:
             continue
         target, field = _resolve(message, name)
         # `film_ids` and `filmIds` name the same field: their values add up.

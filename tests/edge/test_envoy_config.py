@@ -166,7 +166,7 @@ def test_every_http_rule_is_routed_to_its_service(rule: Rule) -> None:
 
 
 def test_no_route_serves_what_no_rule_declares() -> None:
-    names = [route["name"] for route in routes(load())]
+    names = [route["name"] for route in routes(load()) if "route" in route]
     assert sorted(names) == sorted(rule.name for rule in RULE_LIST)
 
 

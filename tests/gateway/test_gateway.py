@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import structlog
 from google.api import annotations_pb2
+from google.rpc import code_pb2
 
 from gateway.discovery import discover_services
 from tests.gateway.servicers import GOOD_TOKEN, Received, sse_events
@@ -52,7 +53,7 @@ async def test_openapi_describes_parameters_and_proto3_json_types(
     assert {"type": "string", "format": "date-time"}.items() <= rating["updateTime"].items()
     assert "RATING_LIKE" in rating["rating"]["enum"]
     register = document["paths"]["/v1/auth/register"]["post"]
-    assert "201" in register["responses"]
+    assert "200" in register["responses"]
     watch = document["paths"]["/v1/me/recommendations:watch"]["get"]
     assert "text/event-stream" in watch["responses"]["200"]["content"]
     assert "/v1/me/recommendations:refresh" in document["paths"]
@@ -157,18 +158,18 @@ async def test_request_id_is_generated_when_absent(
     assert generated and received.metadata["GetJwks"]["x-request-id"] == generated
 
 
-async def test_register_answers_201_created(client: httpx.AsyncClient) -> None:
+async def test_register_answers_200_created(client: httpx.AsyncClient) -> None:
     response = await client.post("/v1/auth/register", json={"login": "ann", "password": "pw"})
-    assert response.status_code == 201
+    assert response.status_code == 200
     assert response.json()["user"]["login"] == "ann"
     assert response.json()["user"]["roles"] == ["ROLE_USER"]
 
 
-async def test_invalid_argument_is_422_with_field_violation(client: httpx.AsyncClient) -> None:
+async def test_invalid_argument_is_400_with_field_violation(client: httpx.AsyncClient) -> None:
     response = await client.post("/v1/films:matchTitles", json={"queries": []})
-    assert response.status_code == 422
+    assert response.status_code == 400
     body = response.json()
-    assert body["code"] == "INVALID_ARGUMENT"
+    assert body["code"] == code_pb2.INVALID_ARGUMENT
     assert body["message"] == "no titles to match"
     assert body["details"] == [
         {
@@ -180,35 +181,35 @@ async def test_invalid_argument_is_422_with_field_violation(client: httpx.AsyncC
     ]
 
 
-async def test_unknown_json_field_is_422_naming_it(client: httpx.AsyncClient) -> None:
+async def test_unknown_json_field_is_400_naming_it(client: httpx.AsyncClient) -> None:
     body = {"login": "ann", "password": "pw", "nickname": "annie"}
     response = await client.post("/v1/auth/register", json=body)
-    assert response.status_code == 422
-    assert response.json()["code"] == "INVALID_ARGUMENT"
+    assert response.status_code == 400
+    assert response.json()["code"] == code_pb2.INVALID_ARGUMENT
     violation = response.json()["details"][0]
     assert violation["@type"] == BAD_REQUEST_TYPE
     assert violation["fieldViolations"][0]["field"] == "nickname"
 
 
-async def test_wrongly_typed_value_is_422_naming_the_nested_field(
+async def test_wrongly_typed_value_is_400_naming_the_nested_field(
     client: httpx.AsyncClient,
 ) -> None:
     response = await client.post(
         "/v1/films:matchTitles", json={"queries": [{"title": "Solaris", "year": "soon"}]}
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     violation = response.json()["details"][0]["fieldViolations"][0]
     assert violation["field"] == "queries[0].year"
 
 
-async def test_malformed_json_and_bad_query_values_are_422(client: httpx.AsyncClient) -> None:
+async def test_malformed_json_and_bad_query_values_are_400(client: httpx.AsyncClient) -> None:
     malformed = await client.post(
         "/v1/auth/register", content=b"{not json", headers={"content-type": "application/json"}
     )
-    assert malformed.status_code == 422
-    assert malformed.json()["code"] == "INVALID_ARGUMENT"
+    assert malformed.status_code == 400
+    assert malformed.json()["code"] == code_pb2.INVALID_ARGUMENT
     bad_int = await client.get("/v1/films:search", params={"query": "x", "page_size": "many"})
-    assert bad_int.status_code == 422
+    assert bad_int.status_code == 400
     assert bad_int.json()["details"][0]["fieldViolations"][0]["field"] == "page_size"
 
 
@@ -216,7 +217,7 @@ async def test_missing_film_is_404(client: httpx.AsyncClient) -> None:
     response = await client.get("/v1/films/missing")
     assert response.status_code == 404
     assert response.json() == {
-        "code": "NOT_FOUND",
+        "code": code_pb2.NOT_FOUND,
         "message": "film missing not found",
         "details": [],
     }
@@ -232,7 +233,7 @@ async def test_resource_exhausted_is_429_with_retry_after(client: httpx.AsyncCli
 async def test_unexpected_server_error_hides_internals(client: httpx.AsyncClient) -> None:
     response = await client.get("/v1/films/crash")
     assert response.status_code == 500
-    assert response.json() == {"code": "UNKNOWN", "message": "internal error", "details": []}
+    assert response.json() == {"code": code_pb2.UNKNOWN, "message": "internal error", "details": []}
     assert "hunter2" not in response.text and "RuntimeError" not in response.text
 
 
@@ -250,7 +251,7 @@ async def test_an_upstream_failure_is_logged_as_a_structured_line_with_the_reque
 async def test_unimplemented_rpc_is_501(client: httpx.AsyncClient) -> None:
     response = await client.get("/v1/genres")
     assert response.status_code == 501
-    assert response.json()["code"] == "UNIMPLEMENTED"
+    assert response.json()["code"] == code_pb2.UNIMPLEMENTED
 
 
 async def test_wrong_verb_is_405(client: httpx.AsyncClient) -> None:
@@ -275,7 +276,7 @@ async def test_stream_failure_is_sent_as_error_event(client: httpx.AsyncClient) 
     events = sse_events(response.text)
     assert [kind for kind, _ in events] == ["message", "error"]
     assert events[-1][1] == {
-        "code": "UNAVAILABLE",
+        "code": code_pb2.UNAVAILABLE,
         "message": "service unavailable",
         "details": [],
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+from google.rpc import code_pb2
 
 from tests.gateway.servicers import GOOD_TOKEN, Received, sse_events
 
@@ -17,15 +18,15 @@ async def test_stream_without_a_token_is_401_before_it_starts(client: httpx.Asyn
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {
-        "code": "UNAUTHENTICATED",
+        "code": code_pb2.UNAUTHENTICATED,
         "message": "missing access token",
         "details": [],
     }
 
 
-async def test_invalid_stream_request_is_422_before_it_starts(client: httpx.AsyncClient) -> None:
+async def test_invalid_stream_request_is_400_before_it_starts(client: httpx.AsyncClient) -> None:
     response = await client.get(WATCH, params={"pageSize": "-1"}, headers=ANN)
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.json()["details"][0]["fieldViolations"][0]["field"] == "page_size"
 
 
@@ -33,7 +34,7 @@ async def test_ticket_opens_a_stream_for_a_page_that_cannot_send_headers(
     client: httpx.AsyncClient, received: Received
 ) -> None:
     issued = await client.post("/v1/stream-tickets", headers=ANN)
-    assert issued.status_code == 201, issued.text
+    assert issued.status_code == 200, issued.text
     assert issued.headers["cache-control"] == "no-store"
     ticket = issued.json()["ticket"]
     expires = datetime.fromisoformat(issued.json()["expireTime"])
@@ -50,7 +51,7 @@ async def test_ticket_is_single_use(client: httpx.AsyncClient) -> None:
     ticket = (await client.post("/v1/stream-tickets", headers=ANN)).json()["ticket"]
     assert (await client.get(WATCH, params={"pageSize": "1", "ticket": ticket})).status_code == 200
     again = await client.get(WATCH, params={"pageSize": "1", "ticket": ticket})
-    assert again.status_code == 401 and again.json()["code"] == "UNAUTHENTICATED"
+    assert again.status_code == 401 and again.json()["code"] == code_pb2.UNAUTHENTICATED
 
 
 async def test_unknown_ticket_is_401(client: httpx.AsyncClient) -> None:
@@ -70,6 +71,6 @@ async def test_ticket_is_not_a_credential_on_other_routes(
 
 async def test_tickets_are_issued_only_for_a_valid_token(client: httpx.AsyncClient) -> None:
     missing = await client.post("/v1/stream-tickets")
-    assert missing.status_code == 401 and missing.json()["code"] == "UNAUTHENTICATED"
+    assert missing.status_code == 401 and missing.json()["code"] == code_pb2.UNAUTHENTICATED
     wrong = await client.post("/v1/stream-tickets", headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 401 and wrong.json()["code"] == "UNAUTHENTICATED"
+    assert wrong.status_code == 401 and wrong.json()["code"] == code_pb2.UNAUTHENTICATED

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from google.rpc import code_pb2
 
 from services.stack import Stack
 from tests.etl import legacy_catalog as lc
@@ -62,8 +63,8 @@ async def test_film_stats_are_public(likes_stack: Stack, http: httpx.AsyncClient
 
 async def test_rest_errors_name_the_problem(likes_stack: Stack, http: httpx.AsyncClient) -> None:
     missing = await http.put(f"/v1/me/ratings/{lc.NO_TITLE}", json={"rating": "RATING_LIKE"})
-    assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
+    assert missing.status_code == 404 and missing.json()["code"] == code_pb2.NOT_FOUND
     invalid = await http.put("/v1/me/exclusions/not-a-uuid")
-    assert invalid.status_code == 422 and "film_id" in invalid.text
+    assert invalid.status_code == 400 and "film_id" in invalid.text
     async with httpx.AsyncClient(base_url=f"http://{likes_stack.http_address}") as anonymous:
         assert (await anonymous.get("/v1/me/ratings")).status_code == 401
