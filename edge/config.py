@@ -153,6 +153,7 @@ LOCAL_REPLIES: tuple[tuple[int, int, str | None], ...] = (
     (404, code_pb2.NOT_FOUND, "no route for %REQ(:METHOD)% %PATH(NQ)%"),
     (405, code_pb2.UNIMPLEMENTED, None),
     (413, code_pb2.RESOURCE_EXHAUSTED, None),
+    (415, code_pb2.INVALID_ARGUMENT, None),
     (429, code_pb2.RESOURCE_EXHAUSTED, None),
     (431, code_pb2.RESOURCE_EXHAUSTED, None),
     (500, code_pb2.INTERNAL, "internal error"),
@@ -214,6 +215,7 @@ class EdgeRoute:
     template: str
     needs_token: bool
     streaming: bool
+    has_body: bool = False
 
     @property
     def idempotent(self) -> bool:
@@ -243,6 +245,7 @@ def edge_routes(services: Iterable[ServiceDescriptor], access: AccessPolicy) -> 
                     template=binding.path.template,
                     needs_token=access.access(rpc) is not Access.PUBLIC,
                     streaming=method.server_streaming,
+                    has_body=bool(binding.body),
                 )
                 keyed.append(((binding.path.sort_key, route.template, route.verb), route))
     return [route for _, route in sorted(keyed, key=lambda pair: pair[0])]
@@ -280,14 +283,52 @@ def _address(where: HostPort) -> Address:
     return Address(socket_address=SocketAddress(address=where.host, port_value=where.port))
 
 
-def _route(route: EdgeRoute, options: EdgeOptions) -> Route:
-    regex = template_regex(route.template)
-    method = HeaderMatcher(name=":method", string_match=StringMatcher(exact=route.verb))
-    match = (
-        RouteMatch(path=route.template, headers=[method])
-        if regex is None
-        else RouteMatch(safe_regex=RegexMatcher(regex=regex), headers=[method])
+def _match(template: str, headers: Sequence[HeaderMatcher] = ()) -> RouteMatch:
+    regex = template_regex(template)
+    if regex is None:
+        return RouteMatch(path=template, headers=list(headers))
+    return RouteMatch(safe_regex=RegexMatcher(regex=regex), headers=list(headers))
+
+
+def _method(verb: str) -> HeaderMatcher:
+    return HeaderMatcher(name=":method", string_match=StringMatcher(exact=verb))
+
+
+def _routes(route: EdgeRoute, options: EdgeOptions) -> list[Route]:
+    """The route of a binding, after its refusal of a body not labelled JSON, if it has one."""
+    if not route.has_body:
+        return [_route(route, options)]
+    return [_not_json(route), _route(route, options)]
+
+
+def _not_json(route: EdgeRoute) -> Route:
+    """415 for a body labelled anything but JSON, as the gateway answers: a cross-site form
+    (text/plain, a form encoding) cannot post to the API."""
+    labelled = HeaderMatcher(name="content-type", present_match=True)
+    not_json = HeaderMatcher(
+        name="content-type",
+        string_match=StringMatcher(
+            safe_regex=RegexMatcher(regex=r"(?i)\s*application/json\s*(;.*)?"),
+        ),
+        invert_match=True,
     )
+    # (The transcoder has relabelled the request application/grpc when this is written.)
+    message = "the body must be JSON sent as application/json"
+    return Route(
+        name=f"{route.name} (not JSON)",
+        match=_match(route.template, [_method(route.verb), labelled, not_json]),
+        direct_response=DirectResponseAction(
+            status=415,
+            body_format=SubstitutionFormatString(
+                text_format_source=DataSource(inline_string=message)
+            ),
+        ),
+        typed_per_filter_config={JWT_FILTER: _any(PerRouteConfig(disabled=True))},
+    )
+
+
+def _route(route: EdgeRoute, options: EdgeOptions) -> Route:
+    match = _match(route.template, [_method(route.verb)])
     # Reads are retried on UNAVAILABLE (and on a connection that failed or was reset);
     # writes only when the request cannot have reached the service.
     retry_on = (
@@ -337,15 +378,12 @@ def _wrong_method_routes(routes: Sequence[EdgeRoute]) -> list[Route]:
         verbs.setdefault(route.template, set()).add(route.verb)
     answers: list[Route] = []
     for template, allowed in verbs.items():
-        regex = template_regex(template)
         listed = ", ".join(sorted(allowed))
         message = f"%REQ(:METHOD)% is not allowed on %PATH(NQ)%; allowed: {listed}"
         answers.append(
             Route(
                 name=f"{template} (wrong method)",
-                match=RouteMatch(path=template)
-                if regex is None
-                else RouteMatch(safe_regex=RegexMatcher(regex=regex)),
+                match=_match(template),
                 direct_response=DirectResponseAction(
                     status=405,
                     body_format=SubstitutionFormatString(
@@ -487,7 +525,7 @@ def _connection_manager(
                     name="cinema",
                     domains=["*"],
                     routes=[
-                        *(_route(route, options) for route in routes),
+                        *(each for route in routes for each in _routes(route, options)),
                         *_wrong_method_routes(routes),
                     ],
                 )

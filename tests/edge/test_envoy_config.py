@@ -44,16 +44,17 @@ class Rule:
     verb: str
     template: str
     streaming: bool
+    body: str  # the rule's `body`: empty when the request has none
 
 
-def _bindings(rule: http_pb2.HttpRule) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
+def _bindings(rule: http_pb2.HttpRule) -> list[tuple[str, str, str]]:
+    found: list[tuple[str, str, str]] = []
     for one in [rule, *rule.additional_bindings]:
         pattern = one.WhichOneof("pattern")
         if pattern == "custom":
-            found.append((one.custom.kind.upper(), one.custom.path))
+            found.append((one.custom.kind.upper(), one.custom.path, one.body))
         elif pattern is not None:
-            found.append((pattern.upper(), str(getattr(one, pattern))))
+            found.append((pattern.upper(), str(getattr(one, pattern)), one.body))
     return found
 
 
@@ -69,7 +70,7 @@ def descriptor_rules() -> list[Rule]:
                 if not method.options.HasExtension(annotations_pb2.http):
                     continue
                 http = method.options.Extensions[annotations_pb2.http]
-                for index, (verb, template) in enumerate(_bindings(http)):
+                for index, (verb, template, body) in enumerate(_bindings(http)):
                     rpc = f"{full}.{method.name}"
                     rules.append(
                         Rule(
@@ -79,6 +80,7 @@ def descriptor_rules() -> list[Rule]:
                             verb=verb,
                             template=template,
                             streaming=method.server_streaming,
+                            body=body,
                         )
                     )
     return rules
@@ -97,10 +99,14 @@ def sample_path(template: str) -> str:
 
 
 def matches(route: dict[str, Any], verb: str, path: str) -> bool:
+    """Whether the route serves a JSON request of `verb` on `path`."""
     match = route["match"]
-    methods = [h["string_match"]["exact"] for h in match["headers"] if h["name"] == ":method"]
+    headers = match.get("headers", [])
+    methods = [h["string_match"]["exact"] for h in headers if h["name"] == ":method"]
     if methods != [verb]:
         return False
+    if any(h["name"] == "content-type" for h in headers):
+        return False  # the refusal of a body not labelled JSON
     if "path" in match:
         return bool(match["path"] == path)
     return re.fullmatch(match["safe_regex"]["regex"], path) is not None
@@ -168,6 +174,36 @@ def test_every_http_rule_is_routed_to_its_service(rule: Rule) -> None:
 def test_no_route_serves_what_no_rule_declares() -> None:
     names = [route["name"] for route in routes(load()) if "route" in route]
     assert sorted(names) == sorted(rule.name for rule in RULE_LIST)
+
+
+def test_a_body_not_labelled_json_is_refused_before_each_route_with_a_body() -> None:
+    listed = routes(load())
+    for index, route in enumerate(listed):
+        if not route["name"].endswith(" (not JSON)"):
+            continue
+        served = listed[index + 1]
+        assert served["name"] == route["name"].removesuffix(" (not JSON)")
+        assert route["match"]["headers"][0] == served["match"]["headers"][0]  # its method
+        assert route["direct_response"]["status"] == 415
+    with_body = {rule.name for rule in RULE_LIST if rule.body}
+    refused = {r["name"].removesuffix(" (not JSON)") for r in listed if "(not JSON)" in r["name"]}
+    assert refused == with_body
+
+
+def test_a_known_path_with_a_wrong_method_is_405_listing_the_allowed_ones() -> None:
+    listed = routes(load())
+    wrong = {
+        r["name"].removesuffix(" (wrong method)"): r
+        for r in listed
+        if "(wrong method)" in r["name"]
+    }
+    assert listed[-len(wrong) :] == list(wrong.values()), "after every RPC's route"
+    for template, route in wrong.items():
+        verbs = sorted({rule.verb for rule in RULE_LIST if rule.template == template})
+        assert verbs, template
+        assert route["direct_response"]["status"] == 405
+        (allow,) = route["response_headers_to_add"]
+        assert allow["header"] == {"key": "allow", "value": ", ".join(verbs)}
 
 
 def test_each_service_has_a_health_checked_http2_cluster() -> None:

@@ -124,3 +124,14 @@ async def test_the_request_id_is_answered(http: httpx.AsyncClient) -> None:
     assert reply.headers["x-request-id"] == marker
     made_up = await http.get(f"/v1/films/{MATRIX}")
     assert made_up.headers["x-request-id"]
+
+
+async def test_a_body_labelled_other_than_json_is_415(http: httpx.AsyncClient) -> None:
+    account = json.dumps({"login": "nobody-here", "password": "long enough pw"})
+    for label in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
+        reply = await http.post("/v1/auth/login", content=account, headers={"content-type": label})
+        body = status(reply, 415, code_pb2.INVALID_ARGUMENT)
+        assert "application/json" in body["message"], body
+    charset = {"content-type": "Application/JSON; charset=utf-8"}
+    labelled = await http.post("/v1/auth/login", content=account, headers=charset)
+    status(labelled, 401, code_pb2.UNAUTHENTICATED)  # read as JSON: a wrong login
