@@ -6,6 +6,9 @@ the real Envoy, in front of the same services.
 
 from __future__ import annotations
 
+import asyncio
+import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -47,7 +50,24 @@ async def edges(
     upstreams = dict.fromkeys(SERVICES, rest_stack.grpc_address)
     directory = tmp_path_factory.mktemp("rest-envoy")
     async with running_envoy(directory, upstreams, f"/v1/films/{MATRIX}") as envoy:
-        yield Edges(f"http://{rest_stack.http_address}", envoy)
+        gateway = f"http://{rest_stack.http_address}"
+        await until_envoy_takes_tokens(gateway, envoy.base)
+        yield Edges(gateway, envoy)
+
+
+async def until_envoy_takes_tokens(gateway: str, envoy: str, seconds: float = 10.0) -> None:
+    """Until Envoy has fetched the auth service's keys: a fresh user's token passes it."""
+    account = {"login": f"probe-{uuid.uuid4().hex[:10]}", "password": "a long passphrase"}
+    async with httpx.AsyncClient(timeout=5) as http:
+        assert (await http.post(f"{gateway}/v1/auth/register", json=account)).is_success
+        login = await http.post(f"{gateway}/v1/auth/login", json=account)
+        headers = {"Authorization": f"Bearer {login.json()['tokens']['accessToken']}"}
+        deadline = time.monotonic() + seconds
+        while (reply := await http.get(f"{envoy}/v1/auth/me", headers=headers)).status_code == 401:
+            if time.monotonic() > deadline:
+                pytest.fail(f"Envoy refused a valid token for {seconds} s: {reply.text}")
+            await asyncio.sleep(0.2)
+        assert reply.status_code == 200, reply.text
 
 
 @pytest.fixture(params=["gateway", "envoy"])
