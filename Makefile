@@ -19,6 +19,14 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/cinema up
 
+## run-prod: the production topology on this machine, until Ctrl-C: the backend servers
+## (scripts/backends.sh), then `python -m topology`: auth, catalog, likes, recommendations on
+## gRPC 50061-50064 (one process each), the ETL once, the gateway on :8000, Envoy on :8080
+## (admin :9901). Ctrl-C stops it and drops the run's database, indices and topic.
+.PHONY: run-prod
+run-prod: install backends-up
+	source $${CINEMA_BACKENDS_STATE:-/tmp/cinema-backends}/env && $(BIN)/python -m topology $(TOPOLOGY_ARGS)
+
 ## test: contracts, lint, types, then the full suite against real backend servers
 test: install check backends-up
 	source $${CINEMA_BACKENDS_STATE:-/tmp/cinema-backends}/env && $(BIN)/python -m pytest

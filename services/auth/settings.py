@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from services.auth import rules
 from services.kit.config import Section
 
 
@@ -17,6 +18,7 @@ class AuthSettings(Section):
         "whose x-forwarded-for the auth service believes; the gateway proves itself instead.",
     )
     access_token_ttl_seconds: int = Field(900, gt=0, description="Access token lifetime.")
+
     refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, gt=0, description="Refresh lifetime.")
     service_token_ttl_seconds: int = Field(
         30 * 24 * 3600, gt=0, description="Lifetime of a service credential (`cinema auth`)."
@@ -33,3 +35,13 @@ class AuthSettings(Section):
     login_failure_window_seconds: float = Field(
         300.0, gt=0, description="Sliding window over which failed logins are counted."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        # Named at start like every invalid setting (exit 2), not as a traceback on opening.
+        try:
+            rules.trusted_networks(value)
+        except ValueError as error:
+            raise ValueError(str(error).removeprefix("CINEMA_TRUSTED_PROXIES: ")) from None
+        return value

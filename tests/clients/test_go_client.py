@@ -1,10 +1,11 @@
-"""The Go client of clients/go, generated, built and run against the embedded stack.
+"""The Go client of clients/go, generated, built and run against the production topology.
 
 clients/go/generate.sh builds protoc-gen-go and protoc-gen-go-grpc from the Go module
 proxy, runs `buf generate` with them and `go build`s the quickstart program; everything
 it fetches or compiles is cached under $CINEMA_BACKENDS_CACHE, so only the first run on
 a machine is slow (a minute or two). The program then registers, searches, likes and
-reads recommendations through the stack's one gRPC port. Without Go the test fails.
+reads recommendations, each service at its own address (tests/fixtures/production.py).
+Without Go the test fails.
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from services.stack import SERVICES, Stack
 from tests.clients.processes import run
-from tests.fixtures.stack import embedded_settings
+from topology.harness import Topology
 
 REPO = Path(__file__).resolve().parents[2]
 GO_CLIENT = REPO / "clients" / "go"
@@ -57,21 +56,15 @@ async def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return binary
 
 
-@pytest.fixture(scope="module")
-async def go_stack(
-    quickstart: Path, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    data_dir = tmp_path_factory.mktemp("go-client-stack") / "data"
-    running = Stack(embedded_settings(data_dir, demo_catalog=True), SERVICES, gateway=False)
-    await running.start()
-    yield running
-    await running.stop()
+def _addresses(topology: Topology) -> list[str]:
+    """The quickstart's flags that point it at each service's own address."""
+    return [arg for name, at in topology.targets.items() for arg in (f"-{name}-addr", at)]
 
 
 async def test_the_go_quickstart_likes_a_film_and_reads_recommendations(
-    quickstart: Path, go_stack: Stack
+    quickstart: Path, production_topology: Topology
 ) -> None:
-    command = [str(quickstart), "-addr", go_stack.grpc_address, "-login", "go-client"]
+    command = [str(quickstart), *_addresses(production_topology), "-login", "go-client"]
     code, out, err = await _run(command, _go_on_path(), RUN_TIMEOUT)
     assert code == 0, f"quickstart failed ({code}):\n{out}\n{err}"
     lines = out.splitlines()
@@ -94,9 +87,10 @@ async def test_the_go_quickstart_likes_a_film_and_reads_recommendations(
 
 
 async def test_the_go_quickstart_exits_1_with_the_grpc_status(
-    quickstart: Path, go_stack: Stack
+    quickstart: Path, production_topology: Topology
 ) -> None:
-    command = [str(quickstart), "-addr", go_stack.grpc_address, "-login", "x", "-password", "short"]
+    addresses = _addresses(production_topology)
+    command = [str(quickstart), *addresses, "-login", "x", "-password", "short"]
     code, out, err = await _run(command, _go_on_path(), RUN_TIMEOUT)
     assert code == 1, (code, out, err)
     assert "code = InvalidArgument" in err and "status: InvalidArgument" in err, err

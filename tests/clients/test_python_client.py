@@ -1,5 +1,6 @@
 """The `cinema-api` wheel as another team uses it (issue 14): built from `cinema/`, installed
-alone into a clean virtualenv, and its quickstart run there against the embedded stack.
+alone into a clean virtualenv, and its quickstart run there against the production topology
+(tests/fixtures/production.py: one process, one address, per service).
 
 The virtualenv has none of our code: only the wheel and its declared dependencies (grpcio,
 protobuf, googleapis-common-protos), resolved by uv from its cache or PyPI. The example
@@ -13,14 +14,12 @@ from __future__ import annotations
 import os
 import sys
 import zipfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from services.stack import SERVICES, Stack
 from tests.clients.processes import run
-from tests.fixtures.stack import embedded_settings
+from topology.harness import Topology
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT = REPO / "clients" / "python"
@@ -73,14 +72,9 @@ async def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-@pytest.fixture(scope="module")
-async def running_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    """The embedded services with the demo catalog, as `cinema up` runs them."""
-    data_dir = tmp_path_factory.mktemp("client-stack") / "data"
-    running = Stack(embedded_settings(data_dir, demo_catalog=True), SERVICES, gateway=False)
-    await running.start()
-    yield running
-    await running.stop()
+def _targets(topology: Topology) -> list[str]:
+    """The quickstart's arguments that point it at each service's own address."""
+    return [arg for name, at in topology.targets.items() for arg in (f"--{name}-target", at)]
 
 
 async def test_the_wheel_installs_alone_and_holds_only_the_generated_code(
@@ -100,11 +94,11 @@ async def test_the_wheel_installs_alone_and_holds_only_the_generated_code(
 
 
 async def test_the_quickstart_logs_in_likes_a_film_and_reads_recommendations(
-    client_venv: Path, running_stack: Stack, tmp_path: Path
+    client_venv: Path, production_topology: Topology, tmp_path: Path
 ) -> None:
-    target = running_stack.grpc_address
+    targets = _targets(production_topology)
     env = _clean_env()
-    args = ["--target", target, "--login", "quickstart-user", "--password", "long enough pw"]
+    args = [*targets, "--login", "quickstart-user", "--password", "long enough pw"]
     code, out, err = await _run(client_venv, "-I", QUICKSTART, *args, cwd=tmp_path, env=env)
     assert code == 0, f"quickstart exited {code}:\n{out}\n{err}"
     lines = out.splitlines()
@@ -127,7 +121,7 @@ async def test_the_quickstart_logs_in_likes_a_film_and_reads_recommendations(
     assert "liked The Matrix (changed: False)" in out, out
 
     # A refused call: the status code and its google.rpc BadRequest, decoded in the venv.
-    bad = ["--target", target, "--login", "quickstart-short", "--password", "short"]
+    bad = [*targets, "--login", "quickstart-short", "--password", "short"]
     code, out, err = await _run(client_venv, "-I", QUICKSTART, *bad, cwd=tmp_path, env=env)
     assert code == 1, f"quickstart with a short password exited {code}:\n{out}\n{err}"
     assert err.startswith("call failed: INVALID_ARGUMENT: "), err

@@ -4,7 +4,8 @@
 registry; npm's cache under the backends cache, so a warm run needs no network), `npm run
 generate` runs buf from node_modules with the local protoc-gen-es over protos/ (googleapis
 from third_party/, as scripts/protos.py resolves them), `npm run build` compiles with tsc,
-and Node runs the quickstart against the embedded stack over native gRPC (HTTP/2). Nothing
+and Node runs the quickstart over native gRPC (HTTP/2) against the production topology, each
+service at its own address (tests/fixtures/production.py). Nothing
 here skips: no node or npm, or an unreachable registry on a cold cache, fails the test.
 """
 
@@ -14,14 +15,12 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from services.stack import SERVICES, Stack
 from tests.clients.processes import run
-from tests.fixtures.stack import embedded_settings
+from topology.harness import Topology
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT = REPO / "clients" / "ts"
@@ -88,22 +87,17 @@ async def quickstart() -> tuple[str, ...]:
     return (node, str(QUICKSTART))
 
 
-@pytest.fixture(scope="module")
-async def running_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    """The embedded services with the demo catalog, as `cinema up` runs them."""
-    data_dir = tmp_path_factory.mktemp("ts-client-stack") / "data"
-    running = Stack(embedded_settings(data_dir, demo_catalog=True), SERVICES, gateway=False)
-    await running.start()
-    yield running
-    await running.stop()
+def _addresses(topology: Topology) -> dict[str, str]:
+    """The quickstart's variables that point it at each service's own address."""
+    return {f"CINEMA_{name.upper()}_ADDRESS": at for name, at in topology.targets.items()}
 
 
 async def test_the_node_quickstart_logs_in_likes_a_film_and_reads_recommendations(
-    quickstart: tuple[str, ...], running_stack: Stack, tmp_path: Path
+    quickstart: tuple[str, ...], production_topology: Topology, tmp_path: Path
 ) -> None:
-    target = running_stack.grpc_address
-    env = _env() | {"CINEMA_LOGIN": "ts-quickstart", "CINEMA_PASSWORD": "long enough pw"}
-    code, out, err = await _run(*quickstart, target, env=env, cwd=tmp_path)
+    account = {"CINEMA_LOGIN": "ts-quickstart", "CINEMA_PASSWORD": "long enough pw"}
+    env = _env() | _addresses(production_topology) | account
+    code, out, err = await _run(*quickstart, env=env, cwd=tmp_path)
     assert code == 0, f"quickstart exited {code}:\n{out}\n{err}"
     lines = out.splitlines()
     assert lines[0].startswith("registered ts-quickstart (user "), out
@@ -119,24 +113,24 @@ async def test_the_node_quickstart_logs_in_likes_a_film_and_reads_recommendation
     assert lines[-1] == "done", out
 
     # The same login again: ALREADY_EXISTS is handled by logging in; the like is not new.
-    code, out, err = await _run(*quickstart, target, env=env, cwd=tmp_path)
+    code, out, err = await _run(*quickstart, env=env, cwd=tmp_path)
     assert code == 0, f"second quickstart exited {code}:\n{out}\n{err}"
     assert out.startswith("ts-quickstart exists; logging in\n"), out
     assert "liked: The Matrix changed=false\n" in out, out
 
 
 async def test_errors_exit_with_the_grpc_code_and_print_the_details(
-    quickstart: tuple[str, ...], running_stack: Stack, tmp_path: Path
+    quickstart: tuple[str, ...], production_topology: Topology, tmp_path: Path
 ) -> None:
-    target = running_stack.grpc_address
-    short = _env() | {"CINEMA_LOGIN": "ts-short", "CINEMA_PASSWORD": "short"}
-    code, out, err = await _run(*quickstart, target, env=short, cwd=tmp_path)
+    addresses = _addresses(production_topology)
+    short = _env() | addresses | {"CINEMA_LOGIN": "ts-short", "CINEMA_PASSWORD": "short"}
+    code, out, err = await _run(*quickstart, env=short, cwd=tmp_path)
     assert code == 3, f"a short password: exit {code}:\n{out}\n{err}"
     assert err.startswith("error: INVALID_ARGUMENT (3): "), err
     assert "\n  field password: " in err, err  # google.rpc.BadRequest decoded
 
-    forged = _env() | {"CINEMA_TOKEN": "not.a.token"}
-    code, out, err = await _run(*quickstart, target, env=forged, cwd=tmp_path)
+    forged = _env() | addresses | {"CINEMA_TOKEN": "not.a.token"}
+    code, out, err = await _run(*quickstart, env=forged, cwd=tmp_path)
     assert code == 16, f"a forged token: exit {code}:\n{out}\n{err}"
     assert err.startswith("error: UNAUTHENTICATED (16): "), err
     assert "found: The Matrix" in out  # the public search ignored it; RateFilm did not

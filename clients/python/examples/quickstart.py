@@ -1,9 +1,14 @@
 """Cinema API quickstart: sign up, log in, like a film, read the recommendations.
 
 Needs only the `cinema-api` package (pip install cinema-api) and a running Cinema
-(`make run` listens for gRPC on 127.0.0.1:50051):
+(`make run` listens for gRPC on 127.0.0.1:50051, every service on that one port):
 
     python quickstart.py --target 127.0.0.1:50051 --login alice --password 'long enough pw'
+
+In production each service has an address of its own (`make run-prod`: 50061-50064):
+
+    python quickstart.py --auth-target 127.0.0.1:50061 --catalog-target 127.0.0.1:50062 \
+        --likes-target 127.0.0.1:50063 --recommendations-target 127.0.0.1:50064
 
 It registers the login (or logs in, when it is taken), finds a film by title, likes it,
 watches its recommendations until the personal list replaces the top-rated fallback, then
@@ -14,6 +19,7 @@ google.rpc details and exits 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import uuid
 from collections.abc import Iterable
@@ -27,6 +33,7 @@ from cinema.likes.v1 import likes_pb2, likes_pb2_grpc
 from cinema.recommendations.v1 import recommendations_pb2, recommendations_pb2_grpc
 
 Metadata = tuple[tuple[str, str], ...]
+SERVICES = ("auth", "catalog", "likes", "recommendations")
 SOURCES = {
     recommendations_pb2.SOURCE_COLLABORATIVE: "collaborative",
     recommendations_pb2.SOURCE_CONTENT: "content",
@@ -133,6 +140,10 @@ def read_pages(channel: grpc.Channel, metadata: Metadata, page_size: int, pages:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", default="127.0.0.1:50051", help="gRPC host:port")
+    for service in SERVICES:
+        parser.add_argument(
+            f"--{service}-target", help=f"the {service} service's host:port (default: --target)"
+        )
     parser.add_argument("--login", default=f"quickstart-{uuid.uuid4().hex[:8]}")
     parser.add_argument("--password", default="quickstart password")
     parser.add_argument("--query", default="matrix", help="the film to like, by title")
@@ -141,18 +152,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--watch-seconds", type=float, default=20.0)
     args = parser.parse_args(argv)
 
-    # Plaintext for a local Cinema; use grpc.secure_channel(target,
-    # grpc.ssl_channel_credentials()) behind TLS.
-    with grpc.insecure_channel(args.target) as channel:
+    targets = {service: getattr(args, f"{service}_target") or args.target for service in SERVICES}
+    with contextlib.ExitStack() as opened:
+        # One channel per address, shared by the services behind it. Plaintext for a local
+        # Cinema; use grpc.secure_channel(target, grpc.ssl_channel_credentials()) behind TLS.
+        by_target = {
+            target: opened.enter_context(grpc.insecure_channel(target))
+            for target in set(targets.values())
+        }
+        channel = {service: by_target[target] for service, target in targets.items()}
         try:
-            metadata = bearer(sign_in(channel, args.login, args.password).tokens.access_token)
-            film = find_film(channel, args.query)
-            likes = likes_pb2_grpc.LikesServiceStub(channel)
+            signed_in = sign_in(channel["auth"], args.login, args.password)
+            metadata = bearer(signed_in.tokens.access_token)
+            film = find_film(channel["catalog"], args.query)
+            likes = likes_pb2_grpc.LikesServiceStub(channel["likes"])
             like = likes_pb2.RateFilmRequest(film_id=film.id, rating=likes_pb2.RATING_LIKE)
             liked = likes.RateFilm(like, metadata=metadata, timeout=10)
             print(f"liked {film.title} (changed: {liked.changed})")
-            wait_for_personal_list(channel, metadata, args.watch_seconds)
-            shown = read_pages(channel, metadata, args.page_size, args.pages)
+            recommendations = channel["recommendations"]
+            wait_for_personal_list(recommendations, metadata, args.watch_seconds)
+            shown = read_pages(recommendations, metadata, args.page_size, args.pages)
         except grpc.RpcError as error:
             print(f"call failed: {describe(error)}", file=sys.stderr)
             return 1

@@ -3,7 +3,10 @@
 //   npm ci && npm run generate && npm run build
 //   node dist/quickstart.js 127.0.0.1:50051        # or CINEMA_GRPC_ADDRESS=...
 //
-// Environment (all optional): CINEMA_GRPC_ADDRESS (host:port or http://host:port),
+// Environment (all optional): CINEMA_GRPC_ADDRESS (host:port or http://host:port, where
+// every service answers, as with `cinema up`), CINEMA_AUTH_ADDRESS, CINEMA_CATALOG_ADDRESS,
+// CINEMA_LIKES_ADDRESS and CINEMA_RECOMMENDATIONS_ADDRESS (one service's own address, as in
+// production: `make run-prod` has them on 50061 to 50064; each defaults to the first),
 // CINEMA_LOGIN and CINEMA_PASSWORD (default: a fresh account), CINEMA_QUERY (default
 // "matrix"), CINEMA_TOKEN (an access token to use instead of registering).
 // On an RPC error it prints the gRPC code and exits with its number (NOT_FOUND: 5).
@@ -24,10 +27,12 @@ import {
 import { BadRequestSchema, RetryInfoSchema } from "./gen/google/rpc/error_details_pb.js";
 
 const address = process.argv[2] ?? process.env.CINEMA_GRPC_ADDRESS ?? "127.0.0.1:50051";
-const baseUrl = /^https?:\/\//.test(address) ? address : `http://${address}`;
+const urlOf = (where: string): string => (/^https?:\/\//.test(where) ? where : `http://${where}`);
+const serviceUrl = (variable: string): string => urlOf(process.env[variable] || address);
 
-// One HTTP/2 connection for every client; closed at the end so that Node exits at once.
-const sessions = new Http2SessionManager(baseUrl);
+// One HTTP/2 connection per address, shared by the services there; closed at the end so
+// that Node exits at once.
+const sessions = new Map<string, Http2SessionManager>();
 
 // The token, once there is one, goes with every call as `authorization: Bearer <token>`.
 let accessToken: string | undefined = process.env.CINEMA_TOKEN || undefined;
@@ -38,16 +43,31 @@ const bearer: Interceptor = (next) => (request) => {
   return next(request);
 };
 
-const transport = createGrpcTransport({
-  baseUrl,
-  sessionManager: sessions,
-  interceptors: [bearer],
-  defaultTimeoutMs: 10_000, // a deadline on every call; the servers honour it
-});
-const auth = createClient(AuthService, transport);
-const catalog = createClient(CatalogService, transport);
-const likes = createClient(LikesService, transport);
-const recommendations = createClient(RecommendationService, transport);
+function transportFor(baseUrl: string) {
+  let sessionManager = sessions.get(baseUrl);
+  if (sessionManager === undefined) {
+    sessionManager = new Http2SessionManager(baseUrl);
+    sessions.set(baseUrl, sessionManager);
+  }
+  return createGrpcTransport({
+    baseUrl,
+    sessionManager,
+    interceptors: [bearer],
+    defaultTimeoutMs: 10_000, // a deadline on every call; the servers honour it
+  });
+}
+
+function closeSessions(): void {
+  for (const session of sessions.values()) session.abort();
+}
+
+const auth = createClient(AuthService, transportFor(serviceUrl("CINEMA_AUTH_ADDRESS")));
+const catalog = createClient(CatalogService, transportFor(serviceUrl("CINEMA_CATALOG_ADDRESS")));
+const likes = createClient(LikesService, transportFor(serviceUrl("CINEMA_LIKES_ADDRESS")));
+const recommendations = createClient(
+  RecommendationService,
+  transportFor(serviceUrl("CINEMA_RECOMMENDATIONS_ADDRESS")),
+);
 
 /** "NotFound" (Connect's name for code 5) as gRPC spells it: "NOT_FOUND". */
 function grpcName(code: Code): string {
@@ -127,7 +147,7 @@ async function main(): Promise<void> {
 
 main()
   .then(() => {
-    sessions.abort();
+    closeSessions();
     console.log("done");
   })
   .catch((error: unknown) => {
@@ -141,6 +161,6 @@ main()
     for (const retry of failure.findDetails(RetryInfoSchema)) {
       console.error(`  retry after ${retry.retryDelay?.seconds ?? 0n} s`);
     }
-    sessions.abort();
+    closeSessions();
     process.exit(failure.code); // Connect codes are the gRPC numbers, 1 to 16
   });

@@ -4,6 +4,10 @@
 //
 //	go run ./cmd/quickstart -addr 127.0.0.1:50051 -login alice -password 'correct horse'
 //
+// `-addr` is where every service answers (`cinema up`); in production each has its own
+// address, given with -auth-addr, -catalog-addr, -likes-addr and -recommendations-addr
+// (`make run-prod`: 127.0.0.1:50061 to 50064). One connection is made per address.
+//
 // It exits 1 with the gRPC status (code, message, field violations) when a call fails,
 // 2 on bad flags.
 package main
@@ -33,6 +37,10 @@ import (
 
 func main() {
 	addr := flag.String("addr", envOr("CINEMA_GRPC_TARGET", "127.0.0.1:50051"), "gRPC address of `cinema up` (host:port; env CINEMA_GRPC_TARGET)")
+	var addrs [len(services)]*string
+	for i, service := range services {
+		addrs[i] = flag.String(service+"-addr", "", "gRPC address of the "+service+" service (default: -addr)")
+	}
 	login := flag.String("login", envOr("CINEMA_LOGIN", "quickstart-go"), "login to register or log in with (env CINEMA_LOGIN)")
 	password := flag.String("password", envOr("CINEMA_PASSWORD", "quickstart-password"), "password (env CINEMA_PASSWORD)")
 	query := flag.String("query", "matrix", "search text; the best match is liked")
@@ -44,30 +52,64 @@ func main() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := run(ctx, os.Stdout, config{*addr, *login, *password, *query, int32(*pageSize), *pages, *wait}); err != nil {
+	targets := map[string]string{}
+	for i, service := range services {
+		targets[service] = *addr
+		if *addrs[i] != "" {
+			targets[service] = *addrs[i]
+		}
+	}
+	if err := run(ctx, os.Stdout, config{targets, *login, *password, *query, int32(*pageSize), *pages, *wait}); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", describe(err))
 		os.Exit(1)
 	}
 }
 
+// services are the Cinema services, each reachable at an address of its own.
+var services = [...]string{"auth", "catalog", "likes", "recommendations"}
+
 type config struct {
-	addr, login, password, query string
-	pageSize                     int32
-	pages                        int
-	wait                         time.Duration
+	targets                map[string]string // by service
+	login, password, query string
+	pageSize               int32
+	pages                  int
+	wait                   time.Duration
+}
+
+// connect opens one connection per distinct address; conns maps each service to its own.
+func connect(targets map[string]string) (conns map[string]*grpc.ClientConn, closeAll func(), err error) {
+	byAddr := map[string]*grpc.ClientConn{}
+	closeAll = func() {
+		for _, conn := range byAddr {
+			conn.Close()
+		}
+	}
+	conns = map[string]*grpc.ClientConn{}
+	for service, addr := range targets {
+		if byAddr[addr] == nil {
+			// Plaintext, as `cinema up` listens; use credentials.NewTLS for a TLS endpoint.
+			conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				closeAll()
+				return nil, nil, fmt.Errorf("connect %s: %w", addr, err)
+			}
+			byAddr[addr] = conn
+		}
+		conns[service] = byAddr[addr]
+	}
+	return conns, closeAll, nil
 }
 
 func run(ctx context.Context, out io.Writer, cfg config) error {
-	// Plaintext, as `cinema up` listens; use credentials.NewTLS for a TLS endpoint.
-	conn, err := grpc.NewClient(cfg.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conns, closeAll, err := connect(cfg.targets)
 	if err != nil {
-		return fmt.Errorf("connect %s: %w", cfg.addr, err)
+		return err
 	}
-	defer conn.Close()
-	auth := authv1.NewAuthServiceClient(conn)
-	catalog := catalogv1.NewCatalogServiceClient(conn)
-	likes := likesv1.NewLikesServiceClient(conn)
-	recs := recommendationsv1.NewRecommendationServiceClient(conn)
+	defer closeAll()
+	auth := authv1.NewAuthServiceClient(conns["auth"])
+	catalog := catalogv1.NewCatalogServiceClient(conns["catalog"])
+	likes := likesv1.NewLikesServiceClient(conns["likes"])
+	recs := recommendationsv1.NewRecommendationServiceClient(conns["recommendations"])
 
 	// Register is public; a taken login is ALREADY_EXISTS, and then we just log in.
 	_, err = auth.Register(ctx, &authv1.RegisterRequest{Login: cfg.login, Password: cfg.password})
