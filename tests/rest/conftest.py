@@ -1,5 +1,6 @@
 """One REST contract, two edges: every test here runs through the FastAPI gateway and through
-the real Envoy, in front of the same services.
+the real Envoy, on the production topology (`production_topology`: one process per service
+on PostgreSQL, Elasticsearch, FerretDB, Redis and Kafka, as `make run-prod` starts it).
 
 `edge` is the parameter: a test takes it (or `http`, a client on it) and runs twice.
 """
@@ -7,17 +8,17 @@ the real Envoy, in front of the same services.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from services.stack import SERVICES, Stack
-from tests.fixtures.envoy import RunningEnvoy, running_envoy
-from tests.fixtures.stack import embedded_settings
+from topology.harness import Topology
 
 MATRIX = "84459d2b-93a9-5e6e-b438-8459be9c905f"  # demo film ids are stable
 
@@ -31,49 +32,34 @@ class Edge:
 @dataclass(frozen=True)
 class Edges:
     gateway: str
-    envoy: RunningEnvoy
+    envoy: str
+    envoy_access_log: Path
+
+    async def envoy_logged(self, request_id: str) -> dict[str, Any]:
+        """Envoy's access log entry for `request_id`, once Envoy has flushed it."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            for line in self.envoy_access_log.read_text(encoding="utf-8").splitlines():
+                entry: dict[str, Any] = json.loads(line) if line.startswith("{") else {}
+                if entry.get("request_id") == request_id:
+                    return entry
+            await asyncio.sleep(0.05)
+        pytest.fail(f"no entry with request id {request_id} in {self.envoy_access_log}")
 
 
 @pytest.fixture(scope="session")
-async def rest_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    data_dir = tmp_path_factory.mktemp("rest-stack") / "data"
-    running = Stack(embedded_settings(data_dir, demo_catalog=True), SERVICES, gateway=True)
-    await running.start()
-    yield running
-    await running.stop()
-
-
-@pytest.fixture(scope="session")
-async def edges(
-    rest_stack: Stack, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Edges]:
-    upstreams = dict.fromkeys(SERVICES, rest_stack.grpc_address)
-    directory = tmp_path_factory.mktemp("rest-envoy")
-    async with running_envoy(directory, upstreams, f"/v1/films/{MATRIX}") as envoy:
-        gateway = f"http://{rest_stack.http_address}"
-        await until_envoy_takes_tokens(gateway, envoy.base)
-        yield Edges(gateway, envoy)
-
-
-async def until_envoy_takes_tokens(gateway: str, envoy: str, seconds: float = 10.0) -> None:
-    """Until Envoy has fetched the auth service's keys: a fresh user's token passes it."""
-    account = {"login": f"probe-{uuid.uuid4().hex[:10]}", "password": "a long passphrase"}
-    async with httpx.AsyncClient(timeout=5) as http:
-        assert (await http.post(f"{gateway}/v1/auth/register", json=account)).is_success
-        login = await http.post(f"{gateway}/v1/auth/login", json=account)
-        headers = {"Authorization": f"Bearer {login.json()['tokens']['accessToken']}"}
-        deadline = time.monotonic() + seconds
-        while (reply := await http.get(f"{envoy}/v1/auth/me", headers=headers)).status_code == 401:
-            if time.monotonic() > deadline:
-                pytest.fail(f"Envoy refused a valid token for {seconds} s: {reply.text}")
-            await asyncio.sleep(0.2)
-        assert reply.status_code == 200, reply.text
+def edges(production_topology: Topology) -> Edges:
+    return Edges(
+        production_topology.gateway_url,
+        production_topology.envoy_url,
+        production_topology.logs_dir / "envoy-access.log",
+    )
 
 
 @pytest.fixture(params=["gateway", "envoy"])
 def edge(request: pytest.FixtureRequest, edges: Edges) -> Edge:
     name: str = request.param
-    return Edge(name, edges.gateway if name == "gateway" else edges.envoy.base)
+    return Edge(name, edges.gateway if name == "gateway" else edges.envoy)
 
 
 @pytest.fixture
