@@ -1,6 +1,6 @@
-"""Every other committed Envoy profile (envoy/envoy.compose.yaml, docker-compose.yml's edge):
-fresh, and accepted by the real Envoy. envoy/envoy.yaml, the embedded profile, has its own
-deeper checks in test_envoy_config.py."""
+"""Every committed Envoy profile (envoy/envoy.yaml beside `make run`, envoy/envoy.compose.yaml
+for docker-compose.yml): fresh, and accepted by the real Envoy. test_envoy_config.py looks
+into the embedded one."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest
 from edge import generate
 from tests.edge.envoy_files import REPO, envoy_binary
 
-OTHER_PROFILES = sorted(set(generate.PROFILES) - {"embedded"})
+PROFILES = sorted(generate.PROFILES)
 
 
-@pytest.mark.parametrize("profile", OTHER_PROFILES)
+@pytest.mark.parametrize("profile", PROFILES)
 def test_the_committed_profile_is_what_the_generator_writes(profile: str, tmp_path: Path) -> None:
     committed = generate.PROFILES[profile]().out
     fresh = tmp_path / committed.name
@@ -32,12 +32,12 @@ def test_the_committed_profile_is_what_the_generator_writes(profile: str, tmp_pa
         pytest.fail(f"{name} is stale: run `make envoy`\n{''.join(list(diff)[:60])}")
 
 
-@pytest.mark.parametrize("profile", OTHER_PROFILES)
+@pytest.mark.parametrize("profile", PROFILES)
 def test_the_real_envoy_accepts_the_committed_profile(profile: str) -> None:
     config = generate.PROFILES[profile]().out
     result = subprocess.run(
         [envoy_binary(), "--mode", "validate", "-c", config, "--disable-hot-restart"],
-        cwd=REPO,  # the descriptor set's path is relative, as from the image's /app
+        cwd=REPO,  # the descriptor set's path is relative (the image's /app is the repository)
         capture_output=True,
         text=True,
         timeout=60,
