@@ -62,6 +62,7 @@ from envoy_data_plane.envoy.config.route.v3 import (
 )
 from envoy_data_plane.envoy.extensions.access_loggers.stream.v3 import StdoutAccessLog
 from envoy_data_plane.envoy.extensions.filters.http.buffer.v3 import Buffer
+from envoy_data_plane.envoy.extensions.filters.http.cors.v3 import Cors, CorsPolicy
 from envoy_data_plane.envoy.extensions.filters.http.grpc_json_transcoder.v3 import (
     GrpcJsonTranscoder,
     GrpcJsonTranscoderPrintOptions,
@@ -97,11 +98,22 @@ from envoy_data_plane.google.protobuf import Struct
 from google.protobuf.descriptor import ServiceDescriptor
 from google.rpc import code_pb2
 
-from gateway.headers import API_POLICY, FIXED_HEADERS
+from gateway.headers import (
+    API_POLICY,
+    CORS_EXPOSED_HEADERS,
+    CORS_MAX_AGE_SECONDS,
+    CORS_METHODS,
+    CORS_REQUEST_HEADERS,
+    FIXED_HEADERS,
+)
 from gateway.httprule import method_bindings, parse_template
 from services.kit.interceptors import Access, AccessPolicy
 
 HEADERS_FILTER = "envoy.filters.http.header_mutation"
+CORS_FILTER = "envoy.filters.http.cors"
+#: Where a CORS preflight is routed so that the CORS filter, which needs a route to a cluster,
+#: answers it; no endpoints: the filter answers every preflight itself.
+PREFLIGHT_CLUSTER = "cors_preflight"
 JWT_FILTER = "envoy.filters.http.jwt_authn"
 BUFFER_FILTER = "envoy.filters.http.buffer"
 TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"
@@ -202,6 +214,9 @@ class EdgeOptions:
     max_request_headers_kb: int = 32
     health_check_interval: timedelta = timedelta(seconds=5)
     retries: int = 2
+    #: Origins whose pages may call the API from a browser, as the gateway's
+    #: CINEMA_CORS_ORIGINS; none by default.
+    cors_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -416,6 +431,33 @@ def _answer_headers() -> HeaderMutation:
     )
 
 
+def _cors_policy(origins: Sequence[str]) -> CorsPolicy:
+    """The gateway's CORS rules: these origins, its methods and headers, no credentials."""
+    return CorsPolicy(
+        allow_origin_string_match=[StringMatcher(exact=origin) for origin in origins],
+        allow_methods=", ".join(CORS_METHODS),
+        allow_headers=", ".join(CORS_REQUEST_HEADERS),
+        expose_headers=", ".join(CORS_EXPOSED_HEADERS),
+        max_age=str(CORS_MAX_AGE_SECONDS),
+        # Every preflight is answered here: one from another origin gets no CORS headers.
+        forward_not_matching_preflights=False,
+    )
+
+
+def _preflight_route() -> Route:
+    """CORS preflights (OPTIONS with Origin and Access-Control-Request-Method), any path."""
+    present = [
+        HeaderMatcher(name=name, present_match=True)
+        for name in ("origin", "access-control-request-method")
+    ]
+    return Route(
+        name="CORS preflight",
+        match=RouteMatch(prefix="/", headers=[_method("OPTIONS"), *present]),
+        route=RouteAction(cluster=PREFLIGHT_CLUSTER),
+        typed_per_filter_config={JWT_FILTER: _any(PerRouteConfig(disabled=True))},
+    )
+
+
 def _local_replies() -> LocalReplyConfig:
     """Envoy's own answers in the services' error body (see LOCAL_REPLIES)."""
     mappers = []
@@ -526,8 +568,14 @@ def _connection_manager(
                     domains=["*"],
                     routes=[
                         *(each for route in routes for each in _routes(route, options)),
+                        *([_preflight_route()] if options.cors_origins else []),
                         *_wrong_method_routes(routes),
                     ],
+                    typed_per_filter_config=(
+                        {CORS_FILTER: _any(_cors_policy(options.cors_origins))}
+                        if options.cors_origins
+                        else {}
+                    ),
                 )
             ],
         ),
@@ -535,6 +583,12 @@ def _connection_manager(
             # First, so it sees every answer last: Envoy's own, and each after the transcoder
             # (which needs `grpc-status` to turn an error into its HTTP status).
             HttpFilter(name=HEADERS_FILTER, typed_config=_any(_answer_headers())),
+            # A preflight from an allowed origin is answered before any token check.
+            *(
+                [HttpFilter(name=CORS_FILTER, typed_config=_any(Cors()))]
+                if options.cors_origins
+                else []
+            ),
             HttpFilter(name=JWT_FILTER, typed_config=_any(_jwt_filter(routes, options))),
             # The body limit: the transcoder's own (below) does not hold for a body it can
             # transcode as it streams in; this is 413 as soon as the body passes the limit.
@@ -634,6 +688,11 @@ def build_bootstrap(
                     for name in sorted(clusters)
                 ),
                 jwks_cluster,
+                *(
+                    [Cluster(name=PREFLIGHT_CLUSTER, type=ClusterDiscoveryType.STATIC)]
+                    if options.cors_origins
+                    else []
+                ),
             ],
         ),
     )

@@ -143,6 +143,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--descriptor", help="path of the descriptor set, as Envoy opens it")
     parser.add_argument("--jwt-issuer", help="`iss` of access tokens (CINEMA_JWT_ISSUER)")
     parser.add_argument("--jwt-audience", help="`aud` of access tokens (CINEMA_JWT_AUDIENCE)")
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="an origin whose pages may call the API, as CINEMA_CORS_ORIGINS (repeat)",
+    )
     args = parser.parse_args(args_list)
     profile = PROFILES[args.profile]()
     options = profile.options
@@ -154,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         descriptor_path=args.descriptor or options.descriptor_path,
         jwt_issuer=args.jwt_issuer or options.jwt_issuer,
         jwt_audience=args.jwt_audience or options.jwt_audience,
+        cors_origins=tuple(args.cors_origin) or options.cors_origins,
     )
     overrides = _without(args_list, ("--profile", "--out"))
     text = generate(options, header(args.profile, overrides))

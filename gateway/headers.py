@@ -72,6 +72,14 @@ def _with_security_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[byt
     return headers
 
 
+#: What a page of an allowed origin (CINEMA_CORS_ORIGINS) may send and read; Envoy's config
+#: allows the same (edge/config.py).
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CORS_REQUEST_HEADERS = ("authorization", "content-type", REQUEST_ID_HEADER)
+CORS_EXPOSED_HEADERS = (REQUEST_ID_HEADER, "retry-after")
+CORS_MAX_AGE_SECONDS = 600
+
+
 def allow_origins(app: Starlette, origins: list[str]) -> None:
     """Let pages from `origins` call the API from a browser (CINEMA_CORS_ORIGINS).
 
@@ -80,8 +88,8 @@ def allow_origins(app: Starlette, origins: list[str]) -> None:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=origins,
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["authorization", "content-type", REQUEST_ID_HEADER],
-        expose_headers=[REQUEST_ID_HEADER, "retry-after"],
-        max_age=600,
+        allow_methods=list(CORS_METHODS),
+        allow_headers=list(CORS_REQUEST_HEADERS),
+        expose_headers=list(CORS_EXPOSED_HEADERS),
+        max_age=CORS_MAX_AGE_SECONDS,
     )

@@ -29,7 +29,7 @@ import secrets
 import socket
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -117,6 +117,7 @@ class Topology:
         stop_timeout: float = 15.0,
         shutdown_grace_seconds: float = 5.0,
         overrides: Mapping[str, Mapping[str, str]] | None = None,
+        cors_origins: Sequence[str] = (),
     ) -> None:
         self.backends = backends
         self.ports = ports
@@ -138,6 +139,8 @@ class Topology:
         self._stop_timeout = stop_timeout
         self._grace = shutdown_grace_seconds
         self._overrides = {name: dict(values) for name, values in (overrides or {}).items()}
+        #: Origins whose pages may call the API from a browser, through either edge.
+        self.cors_origins = tuple(cors_origins)
         self._deadline = 0.0
         self._lease_task: asyncio.Task[None] | None = None
 
@@ -171,6 +174,7 @@ class Topology:
             # gateway
             "CINEMA_HTTP_HOST": self.host,
             "CINEMA_HTTP_PORT": str(self.ports.gateway),
+            "CINEMA_CORS_ORIGINS": ",".join(self.cors_origins),
         }
         caller = os.environ
         if caller.get("CINEMA_GIGACHAT_CREDENTIALS"):
@@ -296,6 +300,7 @@ class Topology:
             "--listen", f"{self.host}:{self.ports.envoy}",
             "--admin", f"{self.host}:{self.ports.envoy_admin}",
             *upstreams,
+            *(arg for origin in self.cors_origins for arg in ("--cors-origin", origin)),
             "--descriptor", str(DESCRIPTORS),
             "--out", str(config),
         ]  # fmt: skip

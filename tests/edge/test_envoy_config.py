@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pb2
 
+from edge import generate
 from tests.edge.envoy_files import (
     DESCRIPTORS,
     REPO,
+    connection_manager,
     http_filter,
     load,
     routes,
@@ -189,3 +192,24 @@ def test_each_service_has_a_health_checked_http2_cluster() -> None:
         assert check["grpc_health_check"]["service_name"] == service
         (options,) = cluster["typed_extension_protocol_options"].values()
         assert "http2_protocol_options" in options["explicit_http_config"]
+
+
+def test_allowed_origins_get_the_gateways_cors_rules(tmp_path: Path) -> None:
+    config = tmp_path / "envoy.yaml"
+    origins = ["https://app.example", "https://partner.example"]
+    generate.main(["--out", str(config), *(f"--cors-origin={origin}" for origin in origins)])
+    manager = connection_manager(load(config))
+    names = [f["name"] for f in manager["http_filters"]]
+    assert names.index("envoy.filters.http.cors") < names.index(JWT), "preflights need no token"
+    (host,) = manager["route_config"]["virtual_hosts"]
+    (policy,) = host["typed_per_filter_config"].values()
+    assert [m["exact"] for m in policy["allow_origin_string_match"]] == origins
+    assert policy["allow_methods"] == "GET, POST, PUT, PATCH, DELETE"
+    preflight = next(r for r in host["routes"] if r["name"] == "CORS preflight")
+    assert {h["name"] for h in preflight["match"]["headers"]} == {
+        ":method",
+        "origin",
+        "access-control-request-method",
+    }
+    plain = connection_manager(load())
+    assert "envoy.filters.http.cors" not in [f["name"] for f in plain["http_filters"]]

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from google.rpc import code_pb2
 
+from tests.fixtures.production import PARTNER_ORIGIN
 from tests.rest.conftest import MATRIX, Edge
 
 BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
@@ -135,3 +136,29 @@ async def test_a_body_labelled_other_than_json_is_415(http: httpx.AsyncClient) -
     charset = {"content-type": "Application/JSON; charset=utf-8"}
     labelled = await http.post("/v1/auth/login", content=account, headers=charset)
     status(labelled, 401, code_pb2.UNAUTHENTICATED)  # read as JSON: a wrong login
+
+
+async def test_only_the_allowed_origin_may_call_from_a_browser(http: httpx.AsyncClient) -> None:
+    preflight = await http.options(
+        f"/v1/me/ratings/{MATRIX}",
+        headers={
+            "Origin": PARTNER_ORIGIN,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert preflight.status_code == 200, preflight.text
+    assert preflight.headers["access-control-allow-origin"] == PARTNER_ORIGIN
+    assert "PUT" in preflight.headers["access-control-allow-methods"]
+    assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+    simple = await http.get(f"/v1/films/{MATRIX}", headers={"Origin": PARTNER_ORIGIN})
+    assert simple.headers["access-control-allow-origin"] == PARTNER_ORIGIN
+    assert "x-request-id" in simple.headers["access-control-expose-headers"].lower()
+    for evil in (
+        await http.options(
+            "/v1/auth/login",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        ),
+        await http.get(f"/v1/films/{MATRIX}", headers={"Origin": "https://evil.example"}),
+    ):
+        assert "access-control-allow-origin" not in evil.headers, evil.headers
