@@ -79,12 +79,12 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def _with_path(url: str, path: str) -> str:
+def with_path(url: str, path: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + path, parts.query, ""))
 
 
-def _host_port(name: str, url: str) -> tuple[str, int]:
+def host_port(name: str, url: str) -> tuple[str, int]:
     if name == "kafka":
         host, _, port = url.split(",")[0].strip().rpartition(":")
         return host.strip("[]") or "127.0.0.1", int(port)
@@ -155,9 +155,9 @@ _PINGS: dict[str, Callable[[str], Awaitable[None]]] = {
 }
 
 
-async def _probe(name: str, url: str) -> str | None:
+async def probe(name: str, url: str) -> str | None:
     """None when the server answers, else why not."""
-    host, port = _host_port(name, url)
+    host, port = host_port(name, url)
     try:
         await asyncio.to_thread(lambda: socket.create_connection((host, port), 1.0).close())
     except OSError as error:
@@ -172,7 +172,7 @@ async def _probe(name: str, url: str) -> str | None:
 async def require(backends: Backends) -> None:
     """Raises BackendUnavailable naming every server that does not answer."""
     names = list(BACKEND_VARIABLES)
-    reasons = await asyncio.gather(*(_probe(name, getattr(backends, name)) for name in names))
+    reasons = await asyncio.gather(*(probe(name, getattr(backends, name)) for name in names))
     failed = [
         f"{name} ({BACKEND_VARIABLES[name][0]}={getattr(backends, name)}): {reason}"
         for name, reason in zip(names, reasons, strict=True)
@@ -185,7 +185,7 @@ async def require(backends: Backends) -> None:
 async def _lease_redis_database(base: str, run_id: str) -> str:
     import redis.asyncio as aioredis
 
-    leases = aioredis.from_url(_with_path(base, "0"))
+    leases = aioredis.from_url(with_path(base, "0"))
     try:
         for database in REDIS_DATABASES:
             lease = REDIS_LEASE.format(database)
@@ -195,7 +195,7 @@ async def _lease_redis_database(base: str, run_id: str) -> str:
             raise BackendUnavailable("every Redis database (1..255) is leased")
     finally:
         await leases.aclose()
-    url = _with_path(base, str(database))
+    url = with_path(base, str(database))
     client = aioredis.from_url(url)
     try:
         await client.flushdb()
@@ -209,7 +209,7 @@ async def renew_redis_lease(resources: RunResources) -> None:
     import redis.asyncio as aioredis
 
     database = urlsplit(resources.redis_url).path.strip("/")
-    leases = aioredis.from_url(_with_path(resources.redis_url, "0"))
+    leases = aioredis.from_url(with_path(resources.redis_url, "0"))
     try:
         await leases.set(REDIS_LEASE.format(database), resources.run_id, ex=REDIS_LEASE_SECONDS)
     finally:
@@ -230,11 +230,11 @@ async def acquire(backends: Backends, run_id: str) -> RunResources:
         await connection.close()
     resources = RunResources(
         run_id=run_id,
-        postgres_dsn=_with_path(backends.postgres, database),
+        postgres_dsn=with_path(backends.postgres, database),
         redis_url="",
         elasticsearch_url=backends.elasticsearch,
         index_prefix=f"topology-{run_id}-",
-        mongodb_dsn=_with_path(backends.mongodb, database),
+        mongodb_dsn=with_path(backends.mongodb, database),
         kafka_bootstrap=backends.kafka,
         kafka_topic=f"topology.{run_id}.likes",
         consumer_group=f"topology-{run_id}-recommendations",
@@ -277,7 +277,7 @@ async def _drop_postgres(resources: RunResources) -> None:
     import asyncpg
 
     database = urlsplit(resources.postgres_dsn).path.strip("/")
-    connection = await asyncpg.connect(_with_path(resources.postgres_dsn, "postgres"))
+    connection = await asyncpg.connect(with_path(resources.postgres_dsn, "postgres"))
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     finally:
@@ -291,7 +291,7 @@ async def _drop_redis(resources: RunResources) -> None:
         return
     database = urlsplit(resources.redis_url).path.strip("/")
     client = aioredis.from_url(resources.redis_url)
-    leases = aioredis.from_url(_with_path(resources.redis_url, "0"))
+    leases = aioredis.from_url(with_path(resources.redis_url, "0"))
     try:
         await client.flushdb()
         lease = REDIS_LEASE.format(database)
