@@ -332,13 +332,8 @@ def _not_json(route: EdgeRoute) -> Route:
     return Route(
         name=f"{route.name} (not JSON)",
         match=_match(route.template, [_method(route.verb), labelled, not_json]),
-        direct_response=DirectResponseAction(
-            status=415,
-            body_format=SubstitutionFormatString(
-                text_format_source=DataSource(inline_string=message)
-            ),
-        ),
-        typed_per_filter_config={JWT_FILTER: _any(PerRouteConfig(disabled=True))},
+        direct_response=_answer(415, message),
+        typed_per_filter_config=_no_token_check(),
     )
 
 
@@ -399,17 +394,25 @@ def _wrong_method_routes(routes: Sequence[EdgeRoute]) -> list[Route]:
             Route(
                 name=f"{template} (wrong method)",
                 match=_match(template),
-                direct_response=DirectResponseAction(
-                    status=405,
-                    body_format=SubstitutionFormatString(
-                        text_format_source=DataSource(inline_string=message)
-                    ),
-                ),
+                direct_response=_answer(405, message),
                 response_headers_to_add=[_header("allow", listed)],
-                typed_per_filter_config={JWT_FILTER: _any(PerRouteConfig(disabled=True))},
+                typed_per_filter_config=_no_token_check(),
             )
         )
     return answers
+
+
+def _answer(status: int, message: str) -> DirectResponseAction:
+    """Envoy answers itself; the message (command operators allowed) goes into the error
+    body by `local_reply_config`."""
+    return DirectResponseAction(
+        status=status,
+        body_format=SubstitutionFormatString(text_format_source=DataSource(inline_string=message)),
+    )
+
+
+def _no_token_check() -> dict[str, AnyMessage]:
+    return {JWT_FILTER: _any(PerRouteConfig(disabled=True))}
 
 
 def _header(name: str, value: str) -> HeaderValueOption:
@@ -454,7 +457,7 @@ def _preflight_route() -> Route:
         name="CORS preflight",
         match=RouteMatch(prefix="/", headers=[_method("OPTIONS"), *present]),
         route=RouteAction(cluster=PREFLIGHT_CLUSTER),
-        typed_per_filter_config={JWT_FILTER: _any(PerRouteConfig(disabled=True))},
+        typed_per_filter_config=_no_token_check(),
     )
 
 
