@@ -60,6 +60,34 @@ def _serve(settings: Settings, name: str) -> int:
     return _run_stack(settings, (name,), gateway=False)
 
 
+#: The parts whose stores have migrations (SQL, Alembic), in the order `cinema migrate` runs.
+MIGRATED = ("auth", "recommendations")
+
+
+def _migrate(settings: Settings) -> int:
+    from services.auth.store import open_store as open_auth_store
+    from services.recommendations.store import open_store as open_recommendations_store
+
+    async def migrate(name: str) -> None:
+        # Opening a store applies the migrations it has not applied yet.
+        if name == "auth":
+            auth = await open_auth_store(settings.auth.auth_dsn)
+            await auth.close()
+        else:
+            store = await open_recommendations_store(settings.recommendations.recommendations_dsn)
+            await store.close()
+
+    for name in MIGRATED:
+        try:
+            asyncio.run(migrate(name))
+        except Exception as error:  # the step fails naming the store and its variable
+            variable = f"CINEMA_{name.upper()}_DSN"
+            print(f"cinema migrate: {name} ({variable}): {error}", file=sys.stderr)
+            return 1
+        print(f"{name}: schema up to date")
+    return 0
+
+
 def _auth(args: argparse.Namespace, settings: Settings) -> int:
     from services.auth.credentials import grant_role, issue_service_token
     from services.kit.errors import CinemaError
@@ -127,6 +155,12 @@ def _parser() -> argparse.ArgumentParser:
         "up", help="run all services, the gateway and the workers in one process (embedded)"
     )
     _add_serve(commands)
+    commands.add_parser(
+        "migrate",
+        help="bring the SQL stores (auth, recommendations) to their newest schema, then exit",
+        description="Apply the Alembic migrations of the auth and recommendations stores: the"
+        " one-shot step before replicas start (each also migrates when it opens its store).",
+    )
     _add_auth(commands)
     etl_cli.add_commands(commands)
     eval_arguments.add_commands(commands)
@@ -139,6 +173,8 @@ def _parts(args: argparse.Namespace) -> tuple[str, ...]:
         return (*SERVICES, "gateway")
     if args.command == "serve":
         return (args.service,)
+    if args.command == "migrate":
+        return MIGRATED
     return (args.command,)  # auth, etl
 
 
@@ -179,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         return _auth(args, settings)
     if args.command == "up":
         return _up(settings)
+    if args.command == "migrate":
+        return _migrate(settings)
     return _serve(settings, args.service)
 
 

@@ -52,7 +52,16 @@ KNOWN_VARIABLES = {
     f"CINEMA_{field.upper()}" for section in SECTIONS for field in section.model_fields
 }
 #: The containers that run `cinema` commands (checked to be all of them below).
-CINEMA_CONTAINERS = ["auth", "catalog", "likes", "recommendations", "gateway", "etl", "auth-setup"]
+CINEMA_CONTAINERS = [
+    "auth",
+    "catalog",
+    "likes",
+    "recommendations",
+    "gateway",
+    "etl",
+    "auth-setup",
+    "migrate",
+]
 GRPC_NAMES = {
     "auth": auth_service.NAME,
     "catalog": catalog_service.NAME,
@@ -165,6 +174,16 @@ def test_each_command_gets_valid_settings_and_nothing_it_needs_is_missing(
             for field, value in section.model_dump().items():
                 if field.endswith("_dsn"):
                     assert not value.startswith("sqlite"), f"{container}: {field}={value}"
+
+
+def test_the_sql_stores_are_migrated_once_before_anything_opens_them(
+    stack: dict[str, dict[str, Any]],
+) -> None:
+    assert stack["migrate"]["command"] == ["cinema", "migrate"]
+    for name in ("auth-setup", "recommendations"):
+        assert stack[name]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        ), name
 
 
 def test_every_target_names_a_service_of_the_stack_on_its_grpc_port(
