@@ -27,8 +27,10 @@ run: install
 run-prod: install backends-up
 	source $${CINEMA_BACKENDS_STATE:-/tmp/cinema-backends}/env && $(BIN)/python -m topology $(TOPOLOGY_ARGS)
 
-## test: contracts, lint, types, then the full suite against real backend servers
+## test: contracts, lint, types, then the full suite against real backend servers (and
+## Debian's chromium for the web page's tests, installed with apt by scripts/browser.sh)
 test: install check backends-up
+	scripts/browser.sh
 	source $${CINEMA_BACKENDS_STATE:-/tmp/cinema-backends}/env && $(BIN)/python -m pytest
 
 ## bench: benchmarks, not tests (`make test` never runs them): ghz/wrk against `cinema up` and

@@ -22,6 +22,7 @@ from gateway.docs import install_docs
 from gateway.headers import SecurityHeaders, allow_origins
 from gateway.limits import TRANSPORT_HEAD_BYTES, RequestLimits
 from gateway.openapi import BEARER_SCHEME, annotated_methods, component_schemas, tags
+from gateway.page import install_page
 from gateway.routes import CallSettings, rpc_bindings
 from gateway.settings import GatewaySettings
 from gateway.tickets import StreamTickets, tickets_route
@@ -108,6 +109,7 @@ def create_app(
     if pool.serves(AUTH_SERVICE):
         app.router.routes.append(tickets_route(pool, tickets))
     install_docs(app)
+    install_page(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -19,6 +19,13 @@ PAGE_POLICY = (
     "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
+#: The web page at `/` (gateway.page) is stricter still: it sets its styles through the
+#: CSSOM, never in markup, so no inline style either; it calls the API on this origin only.
+WEB_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'none'"
+)
 #: On every answer (Envoy's config adds them too, with the API policy and `no-store`).
 FIXED_HEADERS = {
     "x-content-type-options": "nosniff",
