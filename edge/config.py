@@ -36,6 +36,7 @@ from envoy_data_plane.envoy.config.core.v3 import (
     HeaderValueOptionHeaderAppendAction,
     HealthCheck,
     HealthCheckGrpcHealthCheck,
+    HealthCheckHttpHealthCheck,
     Http2ProtocolOptions,
     HttpUri,
     RuntimeUInt32,
@@ -98,6 +99,7 @@ from envoy_data_plane.google.protobuf import Struct
 from google.protobuf.descriptor import ServiceDescriptor
 from google.rpc import code_pb2
 
+from gateway import docs, page
 from gateway.headers import (
     API_POLICY,
     CORS_EXPOSED_HEADERS,
@@ -114,6 +116,11 @@ CORS_FILTER = "envoy.filters.http.cors"
 #: Where a CORS preflight is routed so that the CORS filter, which needs a route to a cluster,
 #: answers it; no endpoints: the filter answers every preflight itself.
 PREFLIGHT_CLUSTER = "cors_preflight"
+#: The gateway, for the pages it serves: the web page (gateway/page.py) and Swagger UI with
+#: the OpenAPI document (gateway/docs.py), each with its files.
+WEB_CLUSTER = "web"
+WEB_PATHS = (page.PAGE_PATH, docs.DOCS_PATH, "/openapi.json")
+WEB_PREFIXES = (f"{page.ASSETS_PATH}/", f"{docs.ASSETS_PATH}/")
 JWT_FILTER = "envoy.filters.http.jwt_authn"
 BUFFER_FILTER = "envoy.filters.http.buffer"
 TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"
@@ -214,6 +221,8 @@ class EdgeOptions:
     max_request_headers_kb: int = 32
     health_check_interval: timedelta = timedelta(seconds=5)
     retries: int = 2
+    #: Where the gateway serves the web page (`/` and `/web/…`, HTTP/1.1); None: no page.
+    web: HostPort | None = None
     #: Origins whose pages may call the API from a browser, as the gateway's
     #: CINEMA_CORS_ORIGINS; none by default.
     cors_origins: tuple[str, ...] = ()
@@ -415,20 +424,26 @@ def _no_token_check() -> dict[str, AnyMessage]:
     return {JWT_FILTER: _any(PerRouteConfig(disabled=True))}
 
 
-def _header(name: str, value: str) -> HeaderValueOption:
+def _header(name: str, value: str, if_absent: bool = False) -> HeaderValueOption:
+    """`name: value`, replacing what is there (or, `if_absent`, leaving it)."""
+    action = HeaderValueOptionHeaderAppendAction
     return HeaderValueOption(
         header=HeaderValue(key=name, value=value),
-        append_action=HeaderValueOptionHeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD,
+        append_action=action.ADD_IF_ABSENT if if_absent else action.OVERWRITE_IF_EXISTS_OR_ADD,
     )
 
 
 def _answer_headers() -> HeaderMutation:
-    """The security headers on every answer; gRPC's own headers off it."""
+    """The security headers on every answer that has none of its own (the web page sets its
+    own policy and caching); gRPC's own headers off it."""
     return HeaderMutation(
         mutations=Mutations(
             response_mutations=[
                 *(MutationRule(remove=name) for name in GRPC_RESPONSE_HEADERS),
-                *(MutationRule(append=_header(k, v)) for k, v in SECURITY_HEADERS.items()),
+                *(
+                    MutationRule(append=_header(k, v, if_absent=True))
+                    for k, v in SECURITY_HEADERS.items()
+                ),
             ]
         )
     )
@@ -458,6 +473,45 @@ def _preflight_route() -> Route:
         match=RouteMatch(prefix="/", headers=[_method("OPTIONS"), *present]),
         route=RouteAction(cluster=PREFLIGHT_CLUSTER),
         typed_per_filter_config=_no_token_check(),
+    )
+
+
+def _web_routes() -> list[Route]:
+    """The gateway's pages and their files; no token needed (a page has none yet)."""
+    read = HeaderMatcher(
+        name=":method", string_match=StringMatcher(safe_regex=RegexMatcher(regex="GET|HEAD"))
+    )
+    matches = [
+        *(RouteMatch(path=path, headers=[read]) for path in WEB_PATHS),
+        *(RouteMatch(prefix=prefix, headers=[read]) for prefix in WEB_PREFIXES),
+    ]
+    return [
+        Route(
+            name=f"web {match.path or match.prefix}",
+            match=match,
+            route=RouteAction(cluster=WEB_CLUSTER, timeout=timedelta(seconds=10)),
+            typed_per_filter_config=_no_token_check(),
+        )
+        for match in matches
+    ]
+
+
+def _web_cluster(where: HostPort, options: EdgeOptions) -> Cluster:
+    """The gateway over HTTP/1.1, health checked at its `/healthz`."""
+    return Cluster(
+        name=WEB_CLUSTER,
+        type=ClusterDiscoveryType.STRICT_DNS,
+        connect_timeout=timedelta(seconds=1),
+        load_assignment=_endpoints(WEB_CLUSTER, where),
+        health_checks=[
+            HealthCheck(
+                timeout=timedelta(seconds=1),
+                interval=options.health_check_interval,
+                unhealthy_threshold=2,
+                healthy_threshold=1,
+                http_health_check=HealthCheckHttpHealthCheck(path="/healthz"),
+            )
+        ],
     )
 
 
@@ -572,6 +626,7 @@ def _connection_manager(
                     routes=[
                         *(each for route in routes for each in _routes(route, options)),
                         *([_preflight_route()] if options.cors_origins else []),
+                        *(_web_routes() if options.web else []),
                         *_wrong_method_routes(routes),
                     ],
                     typed_per_filter_config=(
@@ -696,6 +751,7 @@ def build_bootstrap(
                     if options.cors_origins
                     else []
                 ),
+                *([_web_cluster(options.web, options)] if options.web else []),
             ],
         ),
     )

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from edge.config import EdgeOptions, HostPort, build_bootstrap, render
 from gateway.discovery import discover_services
+from gateway.settings import GatewaySettings
 from services.auth import service as auth
 from services.catalog import service as catalog
 from services.kit.config import MeshSettings, ProcessSettings
@@ -30,6 +31,8 @@ from services.recommendations import service as recommendations
 REPO = Path(__file__).resolve().parent.parent
 #: Written by scripts/protos.py gen beside the generated modules.
 DESCRIPTOR = "cinema/descriptors_full.binpb"
+#: The gateway's HTTP port, where Envoy finds the web page.
+HTTP_PORT = int(GatewaySettings.model_fields["http_port"].default)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ def _embedded() -> Profile:
             listen=HostPort("127.0.0.1", 8080),
             admin=HostPort("127.0.0.1", 9901),
             upstreams=dict.fromkeys(SERVICES, grpc),
+            web=HostPort("127.0.0.1", HTTP_PORT),
             descriptor_path=DESCRIPTOR,
             jwt_issuer=str(MeshSettings.model_fields["jwt_issuer"].default),
             jwt_audience=str(MeshSettings.model_fields["jwt_audience"].default),
@@ -65,6 +69,7 @@ def _compose() -> Profile:
             listen=HostPort("0.0.0.0", 8080),
             admin=HostPort("127.0.0.1", 9901),
             upstreams={name: HostPort(name, grpc_port) for name in SERVICES},
+            web=HostPort("gateway", HTTP_PORT),
             descriptor_path=DESCRIPTOR,
             jwt_issuer=str(MeshSettings.model_fields["jwt_issuer"].default),
             jwt_audience=str(MeshSettings.model_fields["jwt_audience"].default),
@@ -144,6 +149,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--jwt-issuer", help="`iss` of access tokens (CINEMA_JWT_ISSUER)")
     parser.add_argument("--jwt-audience", help="`aud` of access tokens (CINEMA_JWT_AUDIENCE)")
     parser.add_argument(
+        "--web", type=_host_port, help="HOST:PORT of the gateway, which serves the web page"
+    )
+    parser.add_argument(
         "--cors-origin",
         action="append",
         default=[],
@@ -162,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         jwt_issuer=args.jwt_issuer or options.jwt_issuer,
         jwt_audience=args.jwt_audience or options.jwt_audience,
         cors_origins=tuple(args.cors_origin) or options.cors_origins,
+        web=args.web or options.web,
     )
     overrides = _without(args_list, ("--profile", "--out"))
     text = generate(options, header(args.profile, overrides))

@@ -301,6 +301,7 @@ class Topology:
             "--admin", f"{self.host}:{self.ports.envoy_admin}",
             *upstreams,
             *(arg for origin in self.cors_origins for arg in ("--cors-origin", origin)),
+            "--web", f"{self.host}:{self.ports.gateway}",
             "--descriptor", str(DESCRIPTORS),
             "--out", str(config),
         ]  # fmt: skip

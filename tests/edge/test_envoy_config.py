@@ -150,7 +150,11 @@ def test_every_http_rule_is_routed_to_its_service(rule: Rule) -> None:
 
 
 def test_no_route_serves_what_no_rule_declares() -> None:
-    names = [route["name"] for route in routes(load()) if "route" in route]
+    services = {rule.service.split(".")[1] for rule in RULE_LIST}
+    served = [
+        route for route in routes(load()) if route.get("route", {}).get("cluster") in services
+    ]
+    names = [route["name"] for route in served]
     assert sorted(names) == sorted(rule.name for rule in RULE_LIST)
 
 
@@ -213,3 +217,21 @@ def test_allowed_origins_get_the_gateways_cors_rules(tmp_path: Path) -> None:
     }
     plain = connection_manager(load())
     assert "envoy.filters.http.cors" not in [f["name"] for f in plain["http_filters"]]
+
+
+def test_the_gateways_pages_pass_through_without_a_token_check() -> None:
+    listed = {r["name"]: r for r in routes(load()) if r.get("route", {}).get("cluster") == "web"}
+    assert set(listed) == {
+        "web /",
+        "web /docs",
+        "web /openapi.json",
+        "web /web/",
+        "web /docs/static/",
+    }
+    for route in listed.values():
+        assert route["typed_per_filter_config"][JWT]["disabled"] is True
+    (web,) = (c for c in load()["static_resources"]["clusters"] if c["name"] == "web")
+    (check,) = web["health_checks"]
+    assert check["http_health_check"]["path"] == "/healthz"
+    (endpoint,) = web["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    assert endpoint["endpoint"]["address"]["socket_address"]["port_value"] == 8000
