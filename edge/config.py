@@ -504,13 +504,7 @@ def _web_cluster(where: HostPort, options: EdgeOptions) -> Cluster:
         connect_timeout=timedelta(seconds=1),
         load_assignment=_endpoints(WEB_CLUSTER, where),
         health_checks=[
-            HealthCheck(
-                timeout=timedelta(seconds=1),
-                interval=options.health_check_interval,
-                unhealthy_threshold=2,
-                healthy_threshold=1,
-                http_health_check=HealthCheckHttpHealthCheck(path="/healthz"),
-            )
+            _health_check(options, http_health_check=HealthCheckHttpHealthCheck(path="/healthz"))
         ],
     )
 
@@ -684,14 +678,21 @@ def _service_cluster(name: str, service: str, where: HostPort, options: EdgeOpti
         load_assignment=_endpoints(name, where),
         typed_extension_protocol_options={HTTP_PROTOCOL_OPTIONS: _any(http2)},
         health_checks=[
-            HealthCheck(
-                timeout=timedelta(seconds=1),
-                interval=options.health_check_interval,
-                unhealthy_threshold=2,
-                healthy_threshold=1,
-                grpc_health_check=HealthCheckGrpcHealthCheck(service_name=service),
+            _health_check(
+                options, grpc_health_check=HealthCheckGrpcHealthCheck(service_name=service)
             )
         ],
+    )
+
+
+def _health_check(options: EdgeOptions, **kind: Any) -> HealthCheck:
+    """An active health check of `kind` (gRPC's or HTTP's): down after 2 failures, up after 1."""
+    return HealthCheck(
+        timeout=timedelta(seconds=1),
+        interval=options.health_check_interval,
+        unhealthy_threshold=2,
+        healthy_threshold=1,
+        **kind,
     )
 
 

@@ -7,7 +7,6 @@ there is no inline script, so the page's CSP (gateway.headers.PAGE_POLICY) forbi
 from __future__ import annotations
 
 import json
-import os
 from html import escape
 from importlib import resources
 
@@ -15,8 +14,8 @@ import fastapi_offline
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+
+from gateway.static import Files
 
 DOCS_PATH = "/docs"
 ASSETS_PATH = f"{DOCS_PATH}/static"
@@ -48,24 +47,10 @@ _INIT = """window.ui = SwaggerUIBundle({{
 """
 
 
-class _Assets(StaticFiles):
-    """Swagger UI's files; they change only with the package, so browsers may keep them."""
-
-    def file_response(
-        self,
-        full_path: str | os.PathLike[str],
-        stat_result: os.stat_result,
-        scope: Scope,
-        status_code: int = 200,
-    ) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        response.headers["cache-control"] = "public, max-age=3600"
-        return response
-
-
 def install_docs(app: FastAPI) -> None:
     """Serve the page, its start-up script and Swagger UI's files under /docs."""
-    app.mount(ASSETS_PATH, _Assets(directory=str(_ASSETS)), name="docs-assets")
+    # Swagger UI's files change only with the package: browsers may keep them.
+    app.mount(ASSETS_PATH, Files(str(_ASSETS), "public, max-age=3600"), name="docs-assets")
 
     async def page(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
