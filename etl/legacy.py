@@ -136,6 +136,11 @@ def _rating(value: Any) -> float | None:
     return round(rating, 2)
 
 
+# By value: Enum's own lookups (a mapping proxy and a call a row) were a sixth of parsing.
+_FILM_TYPES = {member.value: member for member in FilmType}
+_ROLES = {member.value: member for member in Role}
+
+
 def parse(table: str, row: sqlite3.Row) -> Record:
     """One source row as a record, or :class:`BadRow`."""
     created = parse_timestamp(row["created_at"])
@@ -152,7 +157,8 @@ def parse(table: str, row: sqlite3.Row) -> Record:
         )
     if table == "film_work":
         kind = _text(row["type"], "type")
-        if kind not in FilmType.__members__.values():
+        film_type = _FILM_TYPES.get(kind)
+        if film_type is None:
             raise BadRow(f"type {kind!r} is not movie or tv_show")
         return FilmRecord(
             _id(row["id"]),
@@ -162,7 +168,7 @@ def parse(table: str, row: sqlite3.Row) -> Record:
             _text(row["certificate"], "certificate"),
             _text(row["file_path"], "file_path"),
             _rating(row["rating"]),
-            FilmType(kind),
+            film_type,
             created,
         )
     if table == "genre_film_work":
@@ -173,13 +179,14 @@ def parse(table: str, row: sqlite3.Row) -> Record:
             created,
         )
     role = _text(row["role"], "role")
-    if role not in Role.__members__.values():
+    member = _ROLES.get(role)
+    if member is None:
         raise BadRow(f"role {role!r} is not actor, director or writer")
     return PersonLinkRecord(
         _id(row["id"]),
         _id(row["film_work_id"], "film_work_id"),
         _id(row["person_id"], "person_id"),
-        Role(role),
+        member,
         created,
     )
 

@@ -2,13 +2,23 @@
 
 Triggers log every change (``etl.change_log``); that log, not ``updated_at``, is what
 ``cinema etl sync`` follows to carry changes, deletions included, to the search index.
+A first load (into an empty catalog) is one transaction of COPY statements. Its insert
+triggers are disabled inside that transaction, which locks the tables against other
+writers until it commits (readers are not blocked), and it logs every film, person and
+genre itself, in one statement, before it enables them again and commits: the same
+log, numbered at commit as always, without staging every COPY's rows (with them, a
+COPY of a 10k-film catalog took a fifth to a half longer). Without the right to alter
+the tables, the triggers log it.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import asyncpg
 
 from etl.change_log import CHANGE_LOG
+from etl.importer import FirstLoadConflict
 from etl.legacy import (
     FilmRecord,
     GenreLinkRecord,
@@ -88,6 +98,19 @@ _COLUMNS = {
     "person_film_work": ("id", "film_work_id", "person_id", "role", "created_at", "etl_hash"),
 }  # fmt: skip
 _LINKS = ("genre_film_work", "person_film_work")
+_COPY_ROWS = 10_000
+_TABLES = ("genre", "person", "film_work", *_LINKS)
+_EMPTY = " AND ".join(f"NOT EXISTS (SELECT FROM content.{t})" for t in _TABLES)
+# What the insert triggers would have logged for a first load: its links point only at
+# films, persons and genres it loads, which are logged themselves. flush_changes numbers
+# the staged ids at commit, under the commit-order lock, as for any other transaction.
+_LOG_FIRST_LOAD = """
+INSERT INTO content.change_pending (tx, stream, id)
+SELECT pg_current_xact_id(), 'films', id FROM content.film_work
+UNION ALL SELECT pg_current_xact_id(), 'persons', id FROM content.person
+UNION ALL SELECT pg_current_xact_id(), 'genres', id FROM content.genre;
+INSERT INTO content.change_flush (tx) VALUES (pg_current_xact_id()) ON CONFLICT DO NOTHING;
+"""
 # Deleting a person or genre cascades to these links, and so changes their films.
 _OWNED_LINKS = {
     "person": ("person_film_work", "person_id"),
@@ -127,12 +150,81 @@ class PostgresCatalogWriter:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._db = connection
         self._scratch: set[str] = set()  # the temporary tables made on this connection
+        self._first_load: asyncpg.transaction.Transaction | None = None
+        self._logs_first_load = False  # its insert triggers are off: it logs in bulk
 
     @classmethod
     async def open(cls, dsn: str) -> PostgresCatalogWriter:
         connection = await asyncpg.connect(asyncpg_dsn(dsn))
         await ensure_schema(connection)
         return cls(connection)
+
+    async def begin_first_load(self) -> bool:
+        """Lock the tables against other writers (until commit), then look: whatever an
+        earlier writer committed is seen, and nobody can add to it meanwhile."""
+        transaction = self._db.transaction()
+        await transaction.start()
+        try:
+            tables = ", ".join(f"content.{table}" for table in _TABLES)
+            await self._db.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
+            empty = bool(await self._db.fetchval(f"SELECT {_EMPTY}"))
+            if empty:
+                self._logs_first_load = await self._set_insert_triggers("DISABLE")
+        except BaseException:
+            await transaction.rollback()
+            raise
+        if not empty:
+            await transaction.rollback()
+            return False
+        self._first_load = transaction
+        return True
+
+    async def _set_insert_triggers(self, action: str) -> bool:
+        """ENABLE or DISABLE the change log's insert triggers in this transaction;
+        False if this role may not (it does not own the tables)."""
+        try:
+            async with self._db.transaction():
+                for table in _TABLES:
+                    await self._db.execute(
+                        f"ALTER TABLE content.{table} {action} TRIGGER {table}_inserted"
+                    )
+        except asyncpg.InsufficientPrivilegeError:
+            return False
+        return True
+
+    async def load(self, table: str, batches: AsyncIterator[list[tuple[Record, str]]]) -> None:
+        """COPY, fed batch by batch as they are prepared: the server stores one batch
+        while the next is parsed. A new COPY every ``_COPY_ROWS`` rows, so that the
+        foreign keys, checked at the end of each, are checked while the next rows are
+        prepared rather than all at the end. An id twice in the file is a conflict."""
+
+        more = True
+
+        async def rows() -> AsyncIterator[tuple[object, ...]]:
+            nonlocal more
+            count, more = 0, False
+            async for batch in batches:
+                for record, digest in batch:
+                    yield _row(record, digest)
+                count += len(batch)
+                if count >= _COPY_ROWS:
+                    more = True
+                    return
+
+        try:
+            while more:
+                await self._db.copy_records_to_table(
+                    table, schema_name="content", columns=_COLUMNS[table], records=rows()
+                )
+        except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError) as error:
+            raise FirstLoadConflict(f"{table}: {error}") from error
+
+    async def abandon_first_load(self) -> None:
+        """The rollback also undoes the disabling of the triggers."""
+        if self._first_load is not None:
+            transaction, self._first_load = self._first_load, None
+            self._logs_first_load = False
+            await transaction.rollback()
 
     async def hashes(self, table: str, ids: list[str]) -> dict[str, str]:
         rows = await self._db.fetch(
@@ -190,7 +282,22 @@ class PostgresCatalogWriter:
         )
 
     async def finish(self, films: set[str], persons: set[str], genres: set[str]) -> set[str]:
-        """Touch every film whose document changed, so that sync re-indexes it."""
+        """Touch every film whose document changed, so that sync re-indexes it.
+
+        A first load commits instead: every film in it was inserted by its transaction,
+        which logs it, and whose ``now()`` its ``updated_at`` already holds.
+        """
+        if self._first_load is not None:
+            if self._logs_first_load:
+                await self._db.execute(_LOG_FIRST_LOAD)
+                # Before the commit, or later writes would go unlogged; should this
+                # fail, the rollback restores the triggers as well.
+                if not await self._set_insert_triggers("ENABLE"):
+                    raise RuntimeError("the change log's triggers could not be enabled")
+            transaction, self._first_load = self._first_load, None
+            self._logs_first_load = False
+            await transaction.commit()
+            return set(films)
         rows = await self._db.fetch(
             """
             SELECT film_work_id::text FROM content.person_film_work

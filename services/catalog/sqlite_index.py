@@ -142,13 +142,18 @@ def _placeholders(count: int) -> str:
     return ",".join("?" * count)
 
 
-async def reindex_films(connection: aiosqlite.Connection, film_ids: Iterable[str]) -> None:
-    """Rebuild the search rows of these films from the tables (caller commits)."""
+async def reindex_films(
+    connection: aiosqlite.Connection, film_ids: Iterable[str], fresh: bool = False
+) -> None:
+    """Rebuild the search rows of these films from the tables (caller commits); ``fresh``:
+    they have none yet (the ETL's first load), so there is nothing to delete first, which
+    costs a scan of ``film_fts`` per chunk (``film_id`` is not indexed)."""
     ids = list(film_ids)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = _placeholders(len(chunk))
-        await connection.execute(f"DELETE FROM film_fts WHERE film_id IN ({marks})", chunk)
+        if not fresh:
+            await connection.execute(f"DELETE FROM film_fts WHERE film_id IN ({marks})", chunk)
         cursor = await connection.execute(
             f"""
             SELECT f.id, f.title, f.description, f.rating,
@@ -177,13 +182,16 @@ async def reindex_films(connection: aiosqlite.Connection, film_ids: Iterable[str
         )
 
 
-async def reindex_persons(connection: aiosqlite.Connection, person_ids: Iterable[str]) -> None:
-    """Rebuild the search rows of these persons (caller commits)."""
+async def reindex_persons(
+    connection: aiosqlite.Connection, person_ids: Iterable[str], fresh: bool = False
+) -> None:
+    """Rebuild the search rows of these persons (caller commits); ``fresh`` as above."""
     ids = list(person_ids)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = _placeholders(len(chunk))
-        await connection.execute(f"DELETE FROM person_fts WHERE person_id IN ({marks})", chunk)
+        if not fresh:
+            await connection.execute(f"DELETE FROM person_fts WHERE person_id IN ({marks})", chunk)
         cursor = await connection.execute(
             f"SELECT id, full_name FROM person WHERE id IN ({marks})", chunk
         )
