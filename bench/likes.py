@@ -265,7 +265,7 @@ async def like_latencies(address: str, user: User, film_ids: list[str]) -> list[
         request = recommendations_pb2.GetMyRecommendationsRequest(page_size=1)
         seconds: list[float] = []
         for film_id in film_ids:
-            before = await lists.GetMyRecommendations(request, metadata=user.metadata)
+            before = await _first_list(lists, request, user)
             before_us = before.generate_time.ToMicroseconds()
             await rate(
                 likes_pb2.RateFilmRequest(film_id=film_id, rating=likes_pb2.RATING_LIKE),
@@ -283,6 +283,26 @@ async def like_latencies(address: str, user: User, film_ids: list[str]) -> list[
                 progress(f"no new list {give_up:.0f}s after a like")
                 seconds.append(give_up)
         return seconds
+
+
+async def _first_list(
+    lists: recommendations_pb2_grpc.RecommendationServiceStub,
+    request: recommendations_pb2.GetMyRecommendationsRequest,
+    user: User,
+) -> recommendations_pb2.GetMyRecommendationsResponse:
+    """The user's list, once the recommender has one: while it is still folding a filled log
+    it answers UNAVAILABLE ("not ready yet; try again"), as the API says, until then."""
+    give_up = time.perf_counter() + CATCH_UP_SECONDS
+    while True:
+        try:
+            answer: recommendations_pb2.GetMyRecommendationsResponse = (
+                await lists.GetMyRecommendations(request, metadata=user.metadata)
+            )
+            return answer
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.UNAVAILABLE or time.perf_counter() > give_up:
+                raise
+        await asyncio.sleep(POLL_SECONDS)
 
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:
