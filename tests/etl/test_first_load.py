@@ -6,7 +6,6 @@ import sqlite3
 from pathlib import Path
 
 import asyncpg
-import pytest
 from elasticsearch import AsyncElasticsearch
 
 from etl.importer import import_legacy
@@ -17,25 +16,6 @@ from etl.writer_postgres import asyncpg_dsn
 from services.catalog.store_elastic import ElasticCatalogStore
 from services.settings import Settings
 from tests.etl import legacy_catalog as lc
-
-
-@pytest.fixture
-def production(
-    tmp_path: Path, postgres_dsn: str, elasticsearch_url: str, es_index_prefix: str
-) -> Settings:
-    return Settings(
-        data_dir=tmp_path,
-        catalog_dsn=postgres_dsn,
-        search_dsn=elasticsearch_url,
-        search_index_prefix=es_index_prefix,
-    )
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "sqlite":
-        return Settings(data_dir=tmp_path / "data", demo_catalog=False)
-    return Settings(data_dir=tmp_path / "data", catalog_dsn=request.getfixturevalue("postgres_dsn"))
 
 
 async def _import(settings: Settings, legacy: Path, batch_size: int = 1000) -> dict[str, int]:

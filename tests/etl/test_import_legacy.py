@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
-import pytest
 
 from etl.importer import import_legacy, record_hash
 from etl.legacy import GenreRecord
@@ -14,13 +13,6 @@ from etl.pipeline import open_writer
 from etl.writer_postgres import asyncpg_dsn
 from services.settings import Settings
 from tests.etl import legacy_catalog as lc
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "sqlite":
-        return Settings(data_dir=tmp_path / "data", demo_catalog=False)
-    return Settings(data_dir=tmp_path / "data", catalog_dsn=request.getfixturevalue("postgres_dsn"))
 
 
 async def test_quirky_file_loads_valid_rows_and_reports_bad_ones(
