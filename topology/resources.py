@@ -182,14 +182,16 @@ async def require(backends: Backends) -> None:
         raise BackendUnavailable("; ".join(failed) + f"; {START_HINT}")
 
 
-async def _lease_redis_database(base: str, run_id: str) -> str:
+async def lease_redis_database(base: str, owner: str) -> str:
+    """The URL of a Redis database leased to ``owner`` (1..255; the leases live in db 0),
+    flushed. The test fixtures lease theirs the same way, so no two users share one."""
     import redis.asyncio as aioredis
 
     leases = aioredis.from_url(with_path(base, "0"))
     try:
         for database in REDIS_DATABASES:
             lease = REDIS_LEASE.format(database)
-            if await leases.set(lease, run_id, nx=True, ex=REDIS_LEASE_SECONDS):
+            if await leases.set(lease, owner, nx=True, ex=REDIS_LEASE_SECONDS):
                 break
         else:
             raise BackendUnavailable("every Redis database (1..255) is leased")
@@ -240,7 +242,7 @@ async def acquire(backends: Backends, run_id: str) -> RunResources:
         consumer_group=f"topology-{run_id}-recommendations",
     )
     try:
-        redis_url = await _lease_redis_database(backends.redis, run_id)
+        redis_url = await lease_redis_database(backends.redis, run_id)
         admin = AIOKafkaAdminClient(bootstrap_servers=backends.kafka)
         await admin.start()
         try:
@@ -285,17 +287,21 @@ async def _drop_postgres(resources: RunResources) -> None:
 
 
 async def _drop_redis(resources: RunResources) -> None:
+    if resources.redis_url:
+        await release_redis_database(resources.redis_url, resources.run_id)
+
+
+async def release_redis_database(url: str, owner: str) -> None:
+    """Flushes the database and gives its lease back, if ``owner`` still holds it."""
     import redis.asyncio as aioredis
 
-    if not resources.redis_url:
-        return
-    database = urlsplit(resources.redis_url).path.strip("/")
-    client = aioredis.from_url(resources.redis_url)
-    leases = aioredis.from_url(with_path(resources.redis_url, "0"))
+    database = urlsplit(url).path.strip("/")
+    client = aioredis.from_url(url)
+    leases = aioredis.from_url(with_path(url, "0"))
     try:
         await client.flushdb()
         lease = REDIS_LEASE.format(database)
-        if await leases.get(lease) == resources.run_id.encode():
+        if await leases.get(lease) == owner.encode():
             await leases.delete(lease)
     finally:
         await client.aclose()
