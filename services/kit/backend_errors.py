@@ -41,6 +41,9 @@ _NETWORK_ERRNOS = frozenset(
         errno.ETIMEDOUT,
     }
 )
+#: MongoDB's answers of a server that is not serving now: shutting down, stepping down, not
+#: (or no longer) the primary. The driver retries these itself once; then they are ours.
+_MONGO_NOT_SERVING = frozenset({91, 189, 10107, 11600, 11602, 13435, 13436})
 _DEPTH = 10  # causes searched; chains are short, a cycle must not loop forever
 
 MESSAGE = "a backend of this service is unavailable; retry later"
@@ -69,7 +72,19 @@ def _is_connection_error(
     # elasticsearch.ApiError: the cluster answered, but is not serving (e.g. after a restart,
     # before its shards are allocated).
     status = getattr(getattr(error, "meta", None), "status", None)
-    return type(error).__module__.startswith("elasticsearch") and status in _UNAVAILABLE_HTTP
+    if type(error).__module__.startswith("elasticsearch") and status in _UNAVAILABLE_HTTP:
+        return True
+    return type(error).__module__.startswith("pymongo") and _mongo_not_serving(error)
+
+
+def _mongo_not_serving(error: BaseException) -> bool:
+    """A MongoDB server's "not serving now", or FerretDB's answer when it stops in the middle
+    of a request (InternalError, its handler's context canceled)."""
+    code = getattr(error, "code", None)
+    if code in _MONGO_NOT_SERVING:
+        return True
+    details = getattr(error, "details", None) or {}
+    return code == 1 and "context canceled" in str(details.get("errmsg", ""))
 
 
 def is_backend_unavailable(error: BaseException) -> bool:

@@ -9,7 +9,7 @@ import sqlalchemy.exc
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elastic_transport import ConnectionError as EsConnectionError
 from elasticsearch import ApiError, NotFoundError
-from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
+from pymongo.errors import DuplicateKeyError, OperationFailure, ServerSelectionTimeoutError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
@@ -39,6 +39,14 @@ def es_answer(error: type[ApiError], status: int) -> ApiError:
         RedisConnectionError("Connection refused"),
         EsConnectionError("Cannot connect"),
         es_answer(ApiError, 503),
+        # A MongoDB server shutting down, and FerretDB stopped in the middle of an insert
+        # (seen in the FerretDB outage drill).
+        OperationFailure("interrupted at shutdown", 11600),
+        OperationFailure(
+            "[msg_insert.go:168 handler.(*Handler).MsgInsert] context canceled",
+            1,
+            {"ok": 0.0, "errmsg": "[msg_insert.go:168] context canceled", "code": 1},
+        ),
         raised_from(
             sqlalchemy.exc.DBAPIError("SELECT 1", None, Exception("x")),
             ConnectionResetError(104, "reset"),
@@ -57,6 +65,8 @@ def test_unreachable_backends_are_unavailable(error: BaseException) -> None:
         sqlalchemy.exc.OperationalError("BEGIN", None, sqlite3.OperationalError(NESTED)),
         sqlalchemy.exc.IntegrityError("INSERT", None, sqlite3.IntegrityError("UNIQUE")),
         DuplicateKeyError("E11000"),
+        OperationFailure("unknown operator: $foo", 2),
+        OperationFailure("some internal bug", 1, {"ok": 0.0, "errmsg": "boom", "code": 1}),
         ResponseError("WRONGTYPE"),
         es_answer(NotFoundError, 404),
         FileNotFoundError(2, "No such file"),
