@@ -29,6 +29,11 @@ from services.recommendations.store import RecommendationStore
 log = structlog.get_logger(__name__)
 
 WAKE_SECONDS = 1.0
+#: Refits of new likes take at most this share of the time: after one that took t seconds
+#: the next waits until t / REFIT_SHARE has passed since it began. Folding a long backlog
+#: makes every batch "enough new likes", and back-to-back refits of nearly the same
+#: interactions would take the core from the RPCs and the fold itself.
+REFIT_SHARE = 0.2
 
 
 def engine_config(weights: Mapping[str, float]) -> EngineConfig:
@@ -59,6 +64,7 @@ class EngineState:
         self._changed = asyncio.Event()
         self._pending = 0
         self._catalog_at = self._fitted_at = -float("inf")  # when they were last fitted
+        self._refit_seconds = 0.0  # how long the last refit took
         self.recommender: Recommender | None = None
         self.snapshot = CatalogSnapshot((), {})
 
@@ -91,12 +97,17 @@ class EngineState:
             if now - self._catalog_at >= self._catalog_seconds or not self.snapshot.films:
                 await self._fit_catalog()
                 self._catalog_at = self._fitted_at = now
-            elif self._pending and (
-                self._pending >= self._rebuild_interactions
-                or now - self._fitted_at >= self._rebuild_seconds
+            elif (
+                self._pending
+                and now - self._fitted_at >= self._refit_seconds / REFIT_SHARE
+                and (
+                    self._pending >= self._rebuild_interactions
+                    or now - self._fitted_at >= self._rebuild_seconds
+                )
             ):
                 await self._refit()
                 self._fitted_at = now
+                self._refit_seconds = self._clock() - now
             self._changed.clear()
             try:
                 async with asyncio.timeout(WAKE_SECONDS):

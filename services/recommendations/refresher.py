@@ -44,6 +44,8 @@ log = structlog.get_logger(__name__)
 LLM_LIMIT = 20
 RERANK_CANDIDATES = 30
 PROMPT_FILMS = 20  # liked (and disliked) films named in a prompt, newest first
+#: Refreshes a person waits on (a new user's first page, RefreshMyRecommendations).
+WAITED_ON = frozenset({"first_read", "user"})
 
 
 class RefreshStatus(enum.IntEnum):
@@ -118,7 +120,10 @@ class Refresher:
         self._seed_half_life = config.recommendations_seed_half_life_seconds
         self._seed_fade = config.recommendations_seed_fade_per_action
         self._llm_after_local = config.recommendations_llm_on_events
+        # A person waiting on a refresh takes a slot of its own: it never queues behind
+        # the pipeline's refreshes, which fill every slot while it folds a long backlog.
         self._slots = asyncio.Semaphore(config.recommendations_refresh_concurrency)
+        self._waiting_slots = asyncio.Semaphore(config.recommendations_refresh_concurrency)
         self._running: dict[tuple[str, str | None, bool], asyncio.Task[RefreshResult]] = {}
         self._background: set[asyncio.Task[RefreshResult]] = set()
 
@@ -167,7 +172,7 @@ class Refresher:
         self, user_id: str, seed_film_id: str | None, allow_llm: bool, trigger: str
     ) -> RefreshResult:
         started = time.perf_counter()
-        async with self._slots:
+        async with self._waiting_slots if trigger in WAITED_ON else self._slots:
             try:
                 result = await self._refresh(user_id, seed_film_id, allow_llm)
             except TimeoutError:

@@ -23,7 +23,10 @@ class RecommendationsSettings(Section):
         0.3, ge=0, description="Quiet time after a user's last event before their list refreshes."
     )
     recommendations_refresh_concurrency: int = Field(
-        4, gt=0, description="Refreshes computed at once (events, sweep, StreamRefreshes)."
+        4,
+        gt=0,
+        description="Refreshes computed at once (events, sweep, StreamRefreshes); as many"
+        " again for those a person waits on (a first page, RefreshMyRecommendations).",
     )
     recommendations_refreshes_per_minute: int = Field(
         10, gt=0, description="RefreshMyRecommendations calls one user may make per minute."

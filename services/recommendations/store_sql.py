@@ -6,9 +6,11 @@ opens (the tables below describe it for queries; a change to them needs a migrat
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -166,6 +168,11 @@ class SqlRecommendationStore:
     from memory between this process's writes: they are read on every recommendations
     request, and a round trip through aiosqlite's thread plus decoding a 100-film list
     cost most of its time. PostgreSQL is shared by replicas, so it is read every time.
+
+    On SQLite this process's writes also take turns on a lock of their own, first come
+    first served: SQLite's busy handler only polls the file lock, and while the pipeline
+    folds a long backlog, one write transaction after another, a list written meanwhile
+    (a new user's first page, say) waited for the whole backlog.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -175,11 +182,18 @@ class SqlRecommendationStore:
         trust = 0.0 if shared else MEMO_TRUST_SECONDS
         self._lists: Memo[StoredList | None] = Memo(MEMO_LISTS, trust)
         self._tastes: Memo[Taste] = Memo(MEMO_TASTES, trust)
+        self._turns = contextlib.nullcontext() if shared else asyncio.Lock()
 
     @classmethod
     async def open(cls, dsn: str) -> SqlRecommendationStore:
         setting, version_table = "CINEMA_RECOMMENDATIONS_DSN", "recommendations_schema_version"
         return cls(await migrated_engine(dsn, setting, MIGRATIONS, version_table, LOCK_ID))
+
+    @contextlib.asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction, in its turn."""
+        async with self._turns, self._engine.begin() as connection:
+            yield connection
 
     async def get_list(self, user_id: str) -> StoredList | None:
         return await self._lists.get(user_id, lambda: self._read_list(user_id))
@@ -213,7 +227,7 @@ class SqlRecommendationStore:
             "llm_used": stored.llm_used,
         }
         statement = self._insert(lists).values(user_id=stored.user_id, **values)
-        async with self._engine.begin() as connection:
+        async with self._begin() as connection:
             await connection.execute(
                 statement.on_conflict_do_update(index_elements=[lists.c.user_id], set_=values)
             )
@@ -247,7 +261,7 @@ class SqlRecommendationStore:
 
     @completes
     async def _fold(self, events: Sequence[LikesEvent], cursor: str) -> None:
-        async with self._engine.begin() as connection:
+        async with self._begin() as connection:
             for (user_id, film_id), changed in fold(events).items():
                 statement = self._insert(interactions).values(
                     user_id=user_id,
@@ -319,7 +333,7 @@ class SqlRecommendationStore:
     @completes
     async def cache_put(self, key: str, value: str, expires_us: int) -> None:
         statement = self._insert(llm_cache).values(key=key, value=value, expires_us=expires_us)
-        async with self._engine.begin() as connection:
+        async with self._begin() as connection:
             await connection.execute(
                 statement.on_conflict_do_update(
                     index_elements=[llm_cache.c.key],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -189,3 +190,32 @@ async def test_a_title_that_swells_when_normalised_does_not_spoil_the_real_ones(
     stored = await fan.my_list(page_size=100)
     picked = {item.film.id for item in stored.items if pb.SOURCE_LLM in item.sources}
     assert picked == {IDS[title] for title in real[:4]}
+
+
+async def test_a_waiting_person_does_not_queue_behind_background_refreshes(
+    start_stack: StartStack, connect: Connect, fake_gigachat: FakeGigaChat
+) -> None:
+    """While every background slot is held (here by a slow GigaChat refresh, as it is by the
+    pipeline's refreshes while it folds a long backlog), a new user's first page and a
+    user's own refresh are still made at once, in their own slots."""
+    stack = await start_stack(
+        **gigachat_settings(fake_gigachat, gigachat_timeout_seconds=10.0),
+        recommendations_refresh_concurrency=1,
+    )
+    fan = await liking(connect, stack, "Inception", "Heat")
+    fake_gigachat.behaviour = Behaviour.SLOW
+    fake_gigachat.slow_seconds = 6.0
+    background = asyncio.create_task(refresh_all(fan, [fan.user_id]))
+    async with asyncio.timeout(10):
+        while fake_gigachat.in_flight == 0:  # noqa: ASYNC110 - the fake offers no event
+            await asyncio.sleep(0.02)
+    newcomer = connect(stack)
+    async with asyncio.timeout(3):
+        first = await newcomer.my_list()
+        refreshed = await newcomer.recommendations.RefreshMyRecommendations(
+            pb.RefreshMyRecommendationsRequest(), metadata=newcomer.metadata
+        )
+    assert first.fallback and first.items
+    assert refreshed.items
+    assert not background.done() and fake_gigachat.in_flight == 1
+    background.cancel()
