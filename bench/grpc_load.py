@@ -152,7 +152,7 @@ def parse_ghz(report: Mapping[str, Any], concurrency: int, seconds: float) -> Lo
 
 
 _BARE_SERVER = """
-import asyncio, importlib, pkgutil, sys
+import asyncio, importlib, os, pkgutil, sys
 import grpc
 from google.protobuf import descriptor_pool, message_factory
 
@@ -185,7 +185,18 @@ async def main(port, packages, pairs):
             )
 
         services.setdefault(service_name, {})[method_name] = handler()
-    server = grpc.aio.server()
+    interceptors = []
+    if os.environ.get("BENCH_BARE_KIT"):
+        # The kit's per-RPC stages, as every project server installs them, every method public.
+        from services.kit.interceptors import (
+            AccessPolicy, AuthInterceptor, ErrorInterceptor, LoggingInterceptor, MetricsInterceptor,
+        )
+        from services.kit.logs import configure_logging
+        configure_logging()
+        policy = AccessPolicy(public=frozenset(m for m, _ in pairs), service_only=frozenset())
+        interceptors = [LoggingInterceptor(), MetricsInterceptor(), ErrorInterceptor()]
+        interceptors.append(AuthInterceptor(None, policy))
+    server = grpc.aio.server(interceptors=interceptors)
     server.add_generic_rpc_handlers(
         [grpc.method_handlers_generic_handler(name, methods) for name, methods in services.items()]
     )
@@ -206,8 +217,9 @@ class BareGrpc(Server):
     must: what it leaves out is everything the project does between the two.
     """
 
-    def __init__(self, answers: Mapping[str, bytes]) -> None:
+    def __init__(self, answers: Mapping[str, bytes], kit: bool = False) -> None:
         self.answers = dict(answers)
+        self.kit = kit
         super().__init__("bench-bare-")
         self.address = ""
 
@@ -229,6 +241,7 @@ class BareGrpc(Server):
                 [sys.executable, "-c", _BARE_SERVER, str(port), ",".join(PROTO_PACKAGES), *pairs],
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                env={**os.environ, "BENCH_BARE_KIT": "1"} if self.kit else None,
             )
         self.address = f"{HOST}:{port}"
         method = next(iter(self.answers))
@@ -243,5 +256,6 @@ class BareGrpc(Server):
 
         began = time.monotonic()
         wait_until(ready, 30.0, "the bare gRPC server")
-        progress(f"bare grpc.aio ready in {time.monotonic() - began:.1f}s at {self.address}")
+        what = "bare grpc.aio with the kit's interceptors" if self.kit else "bare grpc.aio"
+        progress(f"{what} ready in {time.monotonic() - began:.1f}s at {self.address}")
         return self
