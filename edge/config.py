@@ -100,6 +100,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from google.rpc import code_pb2
 
 from gateway import docs, page
+from gateway.forwarding import SESSION_COOKIE_RPCS
 from gateway.headers import (
     API_POLICY,
     CORS_EXPOSED_HEADERS,
@@ -245,6 +246,12 @@ class EdgeRoute:
     def idempotent(self) -> bool:
         return self.verb == "GET"
 
+    @property
+    def rpc_path(self) -> str:
+        """`/cinema.auth.v1.AuthService/Login`: the RPC as gRPC names it."""
+        method = self.name.removeprefix(f"{self.service}.").partition("#")[0]
+        return f"/{self.service}/{method}"
+
 
 def cluster_name(service: ServiceDescriptor) -> str:
     """`cinema.catalog.v1.CatalogService` -> `catalog`."""
@@ -386,6 +393,9 @@ def _route(route: EdgeRoute, options: EdgeOptions) -> Route:
         match=match,
         route=action,
         request_headers_to_add=headers,
+        # The browser's cookies (the refresh token's session cookie among them) reach only
+        # the RPCs that read it, as through the gateway (gateway.forwarding).
+        request_headers_to_remove=[] if route.rpc_path in SESSION_COOKIE_RPCS else ["cookie"],
         typed_per_filter_config={JWT_FILTER: _any(jwt)},
     )
 

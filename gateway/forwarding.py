@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,6 +16,13 @@ EDGE_CREDENTIAL_KEY = "x-cinema-edge"
 #: The gateway's ``service``-role token, asked for on each call (it may be renewed).
 EdgeCredential = Callable[[], str | None]
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+#: The RPCs of a web page's session cookie (AuthService's session cookie mode): only these
+#: get the request's `cookie` header, and only their `set-cookie` metadata becomes a
+#: `Set-Cookie` header. No other RPC sees the browser's cookies; no other metadata passes
+#: back. Envoy's routes (edge/config.py) strip `cookie` from every other RPC the same way.
+SESSION_COOKIE_RPCS = frozenset(
+    f"/cinema.auth.v1.AuthService/{name}" for name in ("Login", "Refresh", "Logout")
+)
 
 
 def request_id(request: Request) -> str:
@@ -34,12 +41,16 @@ def _edge_credential(request: Request) -> str | None:
     return credential() if credential is not None else None
 
 
-def outgoing_metadata(request: Request, request_id: str) -> tuple[tuple[str, str], ...]:
-    """gRPC metadata for the upstream call."""
+def outgoing_metadata(
+    request: Request, request_id: str, rpc_path: str = ""
+) -> tuple[tuple[str, str], ...]:
+    """gRPC metadata for the upstream call of `rpc_path`."""
     metadata = [(REQUEST_ID_HEADER, request_id)]
     authorization = request.headers.get("authorization")
     if authorization:
         metadata.append(("authorization", authorization))
+    if rpc_path in SESSION_COOKIE_RPCS:
+        metadata.extend(("cookie", cookie) for cookie in request.headers.getlist("cookie"))
     user_agent = request.headers.get("user-agent")
     if user_agent:
         metadata.append(("x-forwarded-user-agent", user_agent))
@@ -51,3 +62,12 @@ def outgoing_metadata(request: Request, request_id: str) -> tuple[tuple[str, str
         if credential:
             metadata.append((EDGE_CREDENTIAL_KEY, credential))
     return tuple(metadata)
+
+
+def answer_cookies(initial_metadata: Iterable[tuple[str, str | bytes]]) -> list[str]:
+    """The `Set-Cookie` headers of a session cookie RPC's answer: its `set-cookie` metadata."""
+    return [
+        value if isinstance(value, str) else value.decode("ascii")
+        for key, value in initial_metadata
+        if key == "set-cookie"
+    ]

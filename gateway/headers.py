@@ -90,7 +90,8 @@ CORS_MAX_AGE_SECONDS = 600
 def allow_origins(app: Starlette, origins: list[str]) -> None:
     """Let pages from `origins` call the API from a browser (CINEMA_CORS_ORIGINS).
 
-    Tokens travel in the Authorization header, never in cookies: no credentials mode.
+    Access tokens travel in the Authorization header; the session cookie (AuthService's session
+    cookie mode) is for the page's own origin only: no credentials mode.
     """
     app.add_middleware(
         CORSMiddleware,

@@ -21,7 +21,13 @@ from starlette.routing import request_response
 
 from gateway import errors
 from gateway.channels import ChannelPool
-from gateway.forwarding import REQUEST_ID_HEADER, outgoing_metadata, request_id
+from gateway.forwarding import (
+    REQUEST_ID_HEADER,
+    SESSION_COOKIE_RPCS,
+    answer_cookies,
+    outgoing_metadata,
+    request_id,
+)
 from gateway.httprule import Binding, method_bindings
 from gateway.openapi import operation_description, operation_extra
 from gateway.tickets import TICKET_PARAMETER, StreamTickets, unknown_ticket
@@ -122,23 +128,29 @@ def _unary_handler(
         rpc.binding.response_body,
     )
     serializer = request_class.SerializeToString
+    sets_cookies = rpc_path in SESSION_COOKIE_RPCS
 
     async def handle(request: Request) -> Response:
         call_id = request_id(request)
         try:
             message = await _request_message(request, rpc.binding, request_class)
             # The reply stays bytes: its JSON may be known already (RenderedReplies).
-            wire = await pool.unary_raw(service, rpc_path, serializer)(
+            call = pool.unary_raw(service, rpc_path, serializer)(
                 message,
-                metadata=outgoing_metadata(request, call_id),
+                metadata=outgoing_metadata(request, call_id, rpc_path),
                 timeout=settings.unary_timeout,
             )
+            wire = await call
             body = rendered.body(wire, response_class, response_body)
-            return Response(
+            response = Response(
                 body,
                 headers={REQUEST_ID_HEADER: call_id},
                 media_type="application/json",
             )
+            if sets_cookies:
+                for cookie in answer_cookies(await call.initial_metadata() or ()):
+                    response.headers.append("set-cookie", cookie)
+            return response
         except Exception as error:
             return _error_response(_http_error(error, rpc, call_id), call_id)
 

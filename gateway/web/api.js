@@ -1,11 +1,15 @@
 // The REST API (the same public one partner teams use) and the session's tokens.
 //
-// Both tokens live in this module's memory only: no localStorage, no cookie. A script
-// injected into the page could not read them back after a reload, and a reload asks the
-// person to log in again (README, "Web page"). A 401 is answered by one refresh (shared by
-// every call that got it) and a single retry.
+// The access token lives in this module's memory only (no localStorage). The refresh token
+// never reaches this script: the page logs in in session cookie mode, and the edge keeps
+// the refresh token in an HttpOnly, Secure, SameSite=Strict cookie that only the auth
+// calls send (README, "Web page"). So a reload resumes the session with one refresh, and a
+// script injected into the page cannot take the session away with it. A 401 is answered by
+// one refresh (shared by every call that got it) and a single retry.
 
-const session = { access: "", refresh: "", user: null };
+const session = { access: "", user: null };
+// Only the auth calls carry the session cookie; every other call omits the browser's cookies.
+const WITH_COOKIE = { credentials: "same-origin" };
 const signedOutListeners = [];
 let refreshing = null;
 
@@ -49,19 +53,17 @@ export function onSignedOut(listener) {
 
 function keep(tokens, user) {
   session.access = tokens.accessToken;
-  session.refresh = tokens.refreshToken;
   if (user) session.user = user;
 }
 
 function forget(reason) {
   const was = signedIn();
   session.access = "";
-  session.refresh = "";
   session.user = null;
   if (was) for (const listener of signedOutListeners) listener(reason);
 }
 
-async function send(method, path, { body, token, signal } = {}) {
+async function send(method, path, { body, token, signal, credentials = "omit" } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -73,7 +75,7 @@ async function send(method, path, { body, token, signal } = {}) {
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
       cache: "no-store",
-      credentials: "omit",
+      credentials,
     });
   } catch (error) {
     if (error.name === "AbortError") throw error;
@@ -93,14 +95,17 @@ async function send(method, path, { body, token, signal } = {}) {
   return parsed;
 }
 
+/** A new access token for the session cookie's refresh token (which rotates with it). */
+function refreshWithCookie() {
+  return send("POST", "v1/auth/refresh", { body: { sessionCookie: true }, ...WITH_COOKIE });
+}
+
 /** A new access token from the refresh token, once at a time; false when the session ended. */
 export function refreshTokens() {
-  if (!session.refresh) return Promise.resolve(false);
+  if (!session.access) return Promise.resolve(false);
   refreshing ??= (async () => {
     try {
-      const reply = await send("POST", "v1/auth/refresh", {
-        body: { refreshToken: session.refresh },
-      });
+      const reply = await refreshWithCookie();
       keep(reply.tokens);
       return true;
     } catch (error) {
@@ -128,27 +133,41 @@ export async function call(method, path, options = {}) {
   }
 }
 
+/**
+ * On load: the session the cookie holds, if any (true), else false and the login form. "No
+ * session" is a 401 from the refresh; it is the expected answer for a signed-out visitor.
+ */
+export async function resume() {
+  try {
+    const reply = await refreshWithCookie();
+    const { user } = await send("GET", "v1/auth/me", { token: reply.tokens.accessToken });
+    keep(reply.tokens, user);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function register(login, password) {
   await send("POST", "v1/auth/register", { body: { login, password } });
 }
 
 export async function login(loginName, password) {
   const reply = await send("POST", "v1/auth/login", {
-    body: { login: loginName, password },
+    body: { login: loginName, password, sessionCookie: true },
+    ...WITH_COOKIE,
   });
   keep(reply.tokens, reply.user);
   return reply.user;
 }
 
 export async function logout() {
-  const refreshToken = session.refresh;
   forget("logout");
-  if (refreshToken) {
-    try {
-      await send("POST", "v1/auth/logout", { body: { refreshToken } });
-    } catch {
-      // The tokens are gone from the page either way; the family expires on its own.
-    }
+  try {
+    // Revokes the cookie's refresh token and clears the cookie.
+    await send("POST", "v1/auth/logout", { body: { sessionCookie: true }, ...WITH_COOKIE });
+  } catch {
+    // The access token is gone from the page either way; the family expires on its own.
   }
 }
 
@@ -178,6 +197,9 @@ export const me = {
   moreLikeThis: (id) => call("POST", "v1/me/more-like-this", { body: { filmId: id } }),
   ratings: (rating, pageToken, pageSize = 20) =>
     call("GET", `v1/me/ratings${query({ rating, pageSize, pageToken })}`),
+  /** The person's ratings and exclusions of up to 100 films, in one call. */
+  ratingsOf: (ids) =>
+    call("GET", `v1/me/ratings:batchGet?${ids.map((id) => `filmIds=${encodeURIComponent(id)}`).join("&")}`),
   exclusions: (pageToken, pageSize = 20) =>
     call("GET", `v1/me/exclusions${query({ pageSize, pageToken })}`),
 };

@@ -5,6 +5,7 @@ import { announce, toast } from "./cards.js";
 import { resetState, state } from "./state.js";
 import { readEvents } from "./stream.js";
 import * as views from "./views.js";
+import { isAdmin, operatorView } from "./operator.js";
 
 const PUBLIC = new Set(["login", "register"]);
 const WATCH_PATH = "v1/me/recommendations:watch?pageSize=24";
@@ -25,7 +26,7 @@ function route() {
   const [name, id] = parts;
   if (name === "search") return { name, text: (params.get("q") || "").trim() };
   if ((name === "film" || name === "person") && id) return { name, id };
-  if (["login", "register", "ratings"].includes(name)) return { name };
+  if (["login", "register", "ratings", "operator"].includes(name)) return { name };
   return { name: "notfound" };
 }
 
@@ -63,6 +64,7 @@ function render() {
     film: () => views.filmView(current.id, isCurrent),
     person: () => views.personView(current.id, isCurrent),
     ratings: () => views.ratingsView(),
+    operator: () => operatorView(isCurrent),
     notfound: () => views.notFoundView(),
   }[current.name];
   show(current.name, draw);
@@ -75,6 +77,7 @@ function show(name, draw) {
   document.getElementById("nav").hidden = !api.signedIn();
   document.getElementById("search-form").hidden = !api.signedIn();
   document.getElementById("account").hidden = !api.signedIn();
+  document.getElementById("nav-operator").hidden = !isAdmin();
   for (const link of document.querySelectorAll("[data-nav]")) {
     if (link.dataset.nav === name) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -86,36 +89,16 @@ function show(name, draw) {
 
 // --- the session ---------------------------------------------------------------------------
 
-function signedIn(registered) {
+/** The session began: by logging in (or registering), or on load from the session cookie. */
+function signedIn(registered, resumedAt = "") {
   resetState();
   const user = api.currentUser();
   document.getElementById("who").textContent = user ? user.login : "";
-  state.ratingsLoaded = loadRatings();
   startWatching();
   if (registered) toast("Добро пожаловать! Отметьте несколько фильмов — и подборка станет вашей.");
-  const target = pendingRoute && pendingRoute !== "#/login" ? pendingRoute : "#/";
+  const target = resumedAt || (pendingRoute && pendingRoute !== "#/login" ? pendingRoute : "#/");
   pendingRoute = "";
   go(target);
-}
-
-/** What the person rated and hid, so that every card shows it; read once per session. */
-async function loadRatings() {
-  try {
-    for (const [fetchPage, keep] of [
-      [(token) => api.me.ratings(undefined, token, 100), (reply) => (reply.ratings || []).forEach((entry) => state.ratings.set(entry.filmId, entry.rating))],
-      [(token) => api.me.exclusions(token, 100), (reply) => (reply.exclusions || []).forEach((entry) => state.excluded.add(entry.filmId))],
-    ]) {
-      let token = "";
-      for (let pages = 0; pages < 20; pages += 1) {
-        const reply = await fetchPage(token);
-        keep(reply);
-        token = reply.nextPageToken || "";
-        if (!token) break;
-      }
-    }
-  } catch {
-    // Cards then show no rating until one is made here; the lists themselves still work.
-  }
 }
 
 api.onSignedOut((reason) => {
@@ -230,7 +213,13 @@ function boot() {
     if (views.main().dataset.view === "home") views.updateHome();
   });
   showConnectivity();
-  render();
+  // A reload keeps the person signed in: the session cookie, if there is one, is tried once.
+  views.main().replaceChildren(views.loading());
+  api.resume().then((resumed) => {
+    if (!resumed) return render();
+    const here = route().name;
+    signedIn(false, PUBLIC.has(here) || !location.hash ? "#/" : location.hash);
+  });
 }
 
 window.addEventListener("unhandledrejection", (event) => {

@@ -7,6 +7,7 @@ import { poster } from "./poster.js";
 import { DISLIKE, LIKE, filmKind, formatRating, genreName, state } from "./state.js";
 
 const TOAST_SECONDS = 5;
+const RATINGS_PER_CALL = 100; // BatchGetMyRatings takes at most 100 ids
 
 /** A short message in the corner, read out by screen readers; errors stay a little longer. */
 export function toast(message, kind = "info") {
@@ -100,12 +101,49 @@ export function card(film, { reason = "", badge = "", fresh = false } = {}) {
   );
 }
 
+/**
+ * What the person said of `films` (likes, dislikes, "never show"), read before they are shown.
+ * A change the person makes while the read is on its way wins over the read's answer.
+ * On an error the films show no rating; the actions still work.
+ */
+export async function learnRatings(films) {
+  const ids = [...new Set(films.filter(Boolean).map((film) => film.id))];
+  const asked = state.edits;
+  try {
+    const replies = [];
+    for (let start = 0; start < ids.length; start += RATINGS_PER_CALL) {
+      replies.push(api.me.ratingsOf(ids.slice(start, start + RATINGS_PER_CALL)));
+    }
+    const ratings = new Map();
+    const excluded = new Set();
+    for (const reply of await Promise.all(replies)) {
+      for (const entry of reply.ratings || []) ratings.set(entry.filmId, entry.rating);
+      for (const id of reply.excludedFilmIds || []) excluded.add(id);
+    }
+    for (const id of ids) {
+      if ((state.editedAt.get(id) || 0) > asked) continue;
+      if (ratings.has(id)) state.ratings.set(id, ratings.get(id));
+      else state.ratings.delete(id);
+      if (excluded.has(id)) state.excluded.add(id);
+      else state.excluded.delete(id);
+    }
+  } catch (error) {
+    if (error?.name === "AbortError") throw error;
+  }
+}
+
+function edited(filmId) {
+  state.edits += 1;
+  state.editedAt.set(filmId, state.edits);
+}
+
 function cardsOf(filmId) {
   return document.querySelectorAll(`[data-film-id="${CSS.escape(filmId)}"]`);
 }
 
 /** Shows `rating` on every card and button of the film. */
 function showRating(filmId, rating) {
+  edited(filmId);
   if (rating) state.ratings.set(filmId, rating);
   else state.ratings.delete(filmId);
   for (const element of cardsOf(filmId)) {
@@ -155,6 +193,7 @@ function focusAfterRemoval(element) {
 }
 
 function showExcluded(filmId, excluded) {
+  edited(filmId);
   if (excluded) state.excluded.add(filmId);
   else state.excluded.delete(filmId);
   for (const element of cardsOf(filmId)) {

@@ -10,12 +10,14 @@ export const state = {
   recommendationsError: null,
   /** "connecting", "live" or "reconnecting": the watch stream's state. */
   stream: "connecting",
-  /** film id -> RATING_LIKE | RATING_DISLIKE: the person's ratings, as far as the page knows. */
+  /** film id -> RATING_LIKE | RATING_DISLIKE: the person's ratings of the films shown. */
   ratings: new Map(),
   /** Films the person asked never to see again: filtered out of every list the page shows. */
   excluded: new Set(),
-  /** Resolves once the person's ratings and exclusions were read (once per session). */
-  ratingsLoaded: null,
+  /** film id -> the number of the person's last change of it on this page (see `edits`). */
+  editedAt: new Map(),
+  /** How many changes the person made on this page: a read older than a change loses. */
+  edits: 0,
 };
 
 export function resetState() {
@@ -24,7 +26,8 @@ export function resetState() {
   state.stream = "connecting";
   state.ratings = new Map();
   state.excluded = new Set();
-  state.ratingsLoaded = null;
+  state.editedAt = new Map();
+  state.edits = 0;
 }
 
 const GENRES = {

@@ -2,7 +2,7 @@
 // Each view renders into <main> and says honestly what it is doing: loading, empty, error.
 
 import * as api from "./api.js";
-import { actions, announce, card, filmLink, toast } from "./cards.js";
+import { actions, announce, card, filmLink, learnRatings, toast } from "./cards.js";
 import { append, clear, h } from "./dom.js";
 import { poster } from "./poster.js";
 import { DISLIKE, LIKE, filmKind, formatRating, genreName, state } from "./state.js";
@@ -252,8 +252,10 @@ export async function searchView(text, isCurrent) {
     try {
       const reply = await api.films.search(text, token);
       if (!isCurrent()) return;
-      token = reply.nextPageToken || "";
       const films = reply.films || [];
+      await learnRatings(films);
+      if (!isCurrent()) return;
+      token = reply.nextPageToken || "";
       if (first) {
         clear(results);
         if (!films.length) return results.append(empty(`По запросу «${text}» ничего не нашлось. Проверьте написание или попробуйте другое название.`));
@@ -285,6 +287,8 @@ export async function personView(id, isCurrent) {
     if (!isCurrent()) return;
     page(person.fullName, body);
     const films = (person.films || []).map((entry) => entry.film);
+    await learnRatings(films);
+    if (!isCurrent()) return;
     const roles = new Map((person.films || []).map((entry) => [entry.film.id, (entry.roles || []).map((role) => ROLES[role] || role).join(", ")]));
     clear(body).append(h("h2", {}, "Фильмы"), films.length ? cardsGrid(films, roles) : empty("В каталоге нет фильмов с этим человеком."));
   } catch (error) {
@@ -307,7 +311,7 @@ export async function filmView(id, isCurrent) {
   page("Фильм", body);
   let film;
   try {
-    [{ film }] = await Promise.all([api.films.get(id), state.ratingsLoaded]);
+    [{ film }] = await Promise.all([api.films.get(id), learnRatings([{ id }])]);
   } catch (error) {
     if (isCurrent()) clear(body).append(failure(error, () => filmView(id, isCurrent)));
     return;
@@ -342,6 +346,8 @@ export async function filmView(id, isCurrent) {
     const reply = await api.films.similar(film.id);
     if (!isCurrent()) return;
     const items = (reply.items || []).filter((item) => item.film);
+    await learnRatings(items.map((item) => item.film));
+    if (!isCurrent()) return;
     similar.querySelector(".state")?.remove();
     const reasons = new Map(items.map((item) => [item.film.id, (item.reasons || [])[0]?.text || ""]));
     similar.append(items.length ? cardsGrid(items.map((item) => item.film), reasons) : empty("Похожих фильмов пока не нашлось."));

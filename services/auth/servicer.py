@@ -9,7 +9,7 @@ import grpc
 from google.protobuf import json_format
 
 from cinema.auth.v1 import auth_pb2, auth_pb2_grpc
-from services.auth import rules
+from services.auth import rules, session_cookie
 from services.auth.accounts import Accounts, Client, TokenPair
 from services.auth.records import UserAccount
 from services.kit.context import caller
@@ -38,14 +38,27 @@ def _user(user: UserAccount) -> auth_pb2.User:
     )
 
 
-def _tokens(pair: TokenPair) -> auth_pb2.TokenPair:
+def _tokens(pair: TokenPair, in_cookie: bool = False) -> auth_pb2.TokenPair:
     return auth_pb2.TokenPair(
         access_token=pair.access_token,
         access_token_expire_time=timestamp(pair.access_expires_at),
-        refresh_token=pair.refresh_token,
+        refresh_token="" if in_cookie else pair.refresh_token,
         refresh_token_expire_time=timestamp(pair.refresh_expires_at),
         token_type="Bearer",
     )
+
+
+def _cookies(context: Context) -> list[str]:
+    """Every ``cookie`` metadata value (an HTTP/2 hop may split the header in several)."""
+    return [
+        value if isinstance(value, str) else value.decode()
+        for key, value in context.invocation_metadata() or ()
+        if key == "cookie"
+    ]
+
+
+async def _set_cookie(context: Context, value: str) -> None:
+    await context.send_initial_metadata((("set-cookie", value),))
 
 
 #: Metadata in which the edge (the gateway) proves who it is: a token with the service role.
@@ -107,20 +120,42 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         rules.require(login=request.login, password=request.password)
         client = await self._edge.client(context)
         pair, user = await self._accounts.login(request.login, request.password, client)
-        return auth_pb2.LoginResponse(tokens=_tokens(pair), user=_user(user))
+        if request.session_cookie:
+            cookie = session_cookie.set_cookie(pair.refresh_token, pair.refresh_expires_at)
+            await _set_cookie(context, cookie)
+        return auth_pb2.LoginResponse(
+            tokens=_tokens(pair, in_cookie=request.session_cookie), user=_user(user)
+        )
 
     async def Refresh(
         self, request: auth_pb2.RefreshRequest, context: Context
     ) -> auth_pb2.RefreshResponse:
-        rules.require(refresh_token=request.refresh_token)
-        pair = await self._accounts.refresh(request.refresh_token)
-        return auth_pb2.RefreshResponse(tokens=_tokens(pair))
+        if request.session_cookie:
+            presented = request.refresh_token or session_cookie.required_token(_cookies(context))
+        else:
+            rules.require(refresh_token=request.refresh_token)
+            presented = request.refresh_token
+        pair = await self._accounts.refresh(presented)
+        if request.session_cookie:
+            cookie = session_cookie.set_cookie(pair.refresh_token, pair.refresh_expires_at)
+            await _set_cookie(context, cookie)
+        return auth_pb2.RefreshResponse(tokens=_tokens(pair, in_cookie=request.session_cookie))
 
     async def Logout(
         self, request: auth_pb2.LogoutRequest, context: Context
     ) -> auth_pb2.LogoutResponse:
-        rules.require(refresh_token=request.refresh_token)
-        await self._accounts.logout(request.refresh_token)
+        if not request.session_cookie:
+            rules.require(refresh_token=request.refresh_token)
+            await self._accounts.logout(request.refresh_token)
+            return auth_pb2.LogoutResponse()
+        # The cookie goes whatever else happens: a malformed one is of no use either.
+        await _set_cookie(context, session_cookie.clear_cookie())
+        try:
+            presented = request.refresh_token or session_cookie.sent_token(_cookies(context))
+        except Unauthenticated:
+            presented = None
+        if presented:
+            await self._accounts.logout(presented)
         return auth_pb2.LogoutResponse()
 
     async def GetMe(

@@ -280,14 +280,16 @@ class Access(Enum):
     PUBLIC = "public"  # anyone, no token
     USER = "user"  # any valid token
     SERVICE = "service"  # a valid token with the `service` role
+    ADMIN = "admin"  # a valid token with the `admin` role (operators)
 
 
 @dataclass(frozen=True)
 class AccessPolicy:
-    """Which RPCs are public and which are internal; every other RPC needs a token."""
+    """Which RPCs are public, internal or for operators; every other RPC needs a token."""
 
     public: frozenset[str]
     service_only: frozenset[str]
+    admin_only: frozenset[str] = frozenset()
 
     #: Infrastructure every client and probe may call.
     ALWAYS_PUBLIC_PREFIXES = (
@@ -302,6 +304,7 @@ class AccessPolicy:
         return cls(
             public=frozenset().union(*(p.public for p in policies)),
             service_only=frozenset().union(*(p.service_only for p in policies)),
+            admin_only=frozenset().union(*(p.admin_only for p in policies)),
         )
 
     def access(self, method: str) -> Access:
@@ -309,6 +312,8 @@ class AccessPolicy:
             return Access.PUBLIC
         if method in self.service_only:
             return Access.SERVICE
+        if method in self.admin_only:
+            return Access.ADMIN
         return Access.USER
 
 
@@ -339,6 +344,8 @@ class AuthInterceptor(RpcInterceptor):
         caller = await self._verify_header(header)
         if access is Access.SERVICE and not caller.has_role("service"):
             raise PermissionDenied("this RPC is internal: it needs the `service` role")
+        if access is Access.ADMIN and not caller.has_role("admin"):
+            raise PermissionDenied("this RPC is for operators: it needs the `admin` role")
         self._identify(caller)
         yield
 

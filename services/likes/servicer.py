@@ -21,6 +21,7 @@ from services.likes.records import Event, EventKind, Rating
 from services.likes.store import LikesStore
 
 MAX_STATS_IDS = 500
+MAX_MY_RATINGS_IDS = 100
 STREAM_BATCH = 500
 
 
@@ -129,6 +130,30 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
         return likes_pb2.ListMyRatingsResponse(
             ratings=ratings, next_page_token=encode_token(page.next_cursor, list_filter)
         )
+
+    async def BatchGetMyRatings(
+        self, request: likes_pb2.BatchGetMyRatingsRequest, context: grpc.aio.ServicerContext
+    ) -> likes_pb2.BatchGetMyRatingsResponse:
+        if not request.film_ids:
+            raise InvalidArgument({"film_ids": "at least one id is required"})
+        if len(request.film_ids) > MAX_MY_RATINGS_IDS:
+            raise InvalidArgument({"film_ids": f"at most {MAX_MY_RATINGS_IDS} ids"})
+        film_ids = required_uuids(request.film_ids, "film_ids")
+        states = await self._store.film_states(caller().user_id, film_ids)
+        response = likes_pb2.BatchGetMyRatingsResponse()
+        for film_id in film_ids:
+            state = states.get(film_id)
+            if state is None:
+                continue
+            if state.rating is not None and state.rated_us is not None:
+                response.ratings.add(
+                    film_id=film_id,
+                    rating=likes_pb2.Rating.ValueType(state.rating),
+                    update_time=timestamp(state.rated_us),
+                )
+            if state.excluded_us is not None:
+                response.excluded_film_ids.append(film_id)
+        return response
 
     async def ListMyExclusions(
         self, request: likes_pb2.ListMyExclusionsRequest, context: grpc.aio.ServicerContext

@@ -24,6 +24,7 @@ from services.likes.records import (
     EventKind,
     Exclusion,
     FilmRating,
+    FilmState,
     FilmStats,
     Page,
     PageCursor,
@@ -64,6 +65,11 @@ class LikesStore(Protocol):
         self, user_id: str, after: PageCursor | None, limit: int
     ) -> Page[Exclusion]:
         """The user's exclusions, newest first."""
+        ...
+
+    async def film_states(self, user_id: str, film_ids: Sequence[str]) -> dict[str, FilmState]:
+        """What the user said of each of the films: those they rated or excluded; the
+        others are absent."""
         ...
 
     async def film_stats(self, film_ids: Sequence[str]) -> dict[str, FilmStats]:

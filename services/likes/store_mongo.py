@@ -243,6 +243,17 @@ class MongoLikesStore:
         last = PageCursor(items[-1].created_us, items[-1].film_id) if more else None
         return Page(items, last)
 
+    async def film_states(self, user_id: str, film_ids: Sequence[str]) -> dict[str, FilmState]:
+        if not film_ids:
+            return {}
+        query = {"user_id": user_id, "film_id": {"$in": list(film_ids)}}
+        states = {d["film_id"]: _state(d) for d in await self._current(query)}
+        return {
+            film: state
+            for film, state in states.items()
+            if state.rating is not None or state.excluded_us is not None
+        }
+
     async def film_stats(self, film_ids: Sequence[str]) -> dict[str, FilmStats]:
         counts: dict[str, list[int]] = {}
         for state in await self._current({"film_id": {"$in": list(film_ids)}}):

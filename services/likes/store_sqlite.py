@@ -279,6 +279,28 @@ class SqliteLikesStore:
         more = len(rows) > limit
         return Page(items, PageCursor(items[-1].created_us, items[-1].film_id) if more else None)
 
+    async def film_states(self, user_id: str, film_ids: Sequence[str]) -> dict[str, FilmState]:
+        if not film_ids:
+            return {}
+        marks = ", ".join("?" * len(film_ids))
+        # Both halves use a primary key (user_id, film_id): one seek per film.
+        rows = await self._rows(
+            "SELECT film_id, rating, updated_us, NULL FROM ratings"
+            f" WHERE user_id = ? AND film_id IN ({marks})"
+            " UNION ALL SELECT film_id, NULL, NULL, created_us FROM exclusions"
+            f" WHERE user_id = ? AND film_id IN ({marks})",
+            [user_id, *film_ids, user_id, *film_ids],
+        )
+        states: dict[str, FilmState] = {}
+        for film_id, rating, rated_us, excluded_us in rows:
+            before = states.get(film_id, FilmState())
+            states[film_id] = FilmState(
+                Rating(rating) if rating is not None else before.rating,
+                rated_us if rated_us is not None else before.rated_us,
+                excluded_us if excluded_us is not None else before.excluded_us,
+            )
+        return states
+
     async def film_stats(self, film_ids: Sequence[str]) -> dict[str, FilmStats]:
         if not film_ids:
             return {}

@@ -9,6 +9,7 @@ from cinema.recommendations.v1 import recommendations_pb2 as pb
 from services.kit import page_tokens
 from services.kit.errors import InvalidArgument
 from services.recommendations.engines import Recommended, Source
+from services.recommendations.operator_stats import Report, Series
 
 SOURCES = {
     Source.COLLABORATIVE: pb.SOURCE_COLLABORATIVE,
@@ -55,3 +56,36 @@ def recommendations(
     items: Iterable[Recommended], summaries: Mapping[str, catalog_pb2.FilmSummary]
 ) -> list[pb.Recommendation]:
     return [recommendation(item, summaries) for item in items]
+
+
+def operator_series(series: Series) -> list[pb.OperatorSeries]:
+    converted = []
+    for label, points in series.items():
+        message = pb.OperatorSeries(label=label)
+        for moment, value in points:
+            point = message.points.add(value=value)
+            point.time.FromNanoseconds(int(moment * 1e9))
+        converted.append(message)
+    return converted
+
+
+def operator_stats(
+    report: Report, sample_seconds: float, window_seconds: float
+) -> pb.GetOperatorStatsResponse:
+    response = pb.GetOperatorStatsResponse(
+        events_per_minute=operator_series(report.events_per_minute),
+        refresh_latency_seconds=operator_series(report.refresh_latency_seconds),
+        refreshes_per_minute=operator_series(report.refreshes_per_minute),
+        model_fit_seconds=operator_series(report.model_fit_seconds),
+        model_age_seconds=operator_series(report.model_age_seconds),
+        llm_calls_per_minute=operator_series(report.llm_calls_per_minute),
+        llm_budget_remaining=operator_series(report.llm_budget_remaining),
+        llm_budget_per_hour=report.llm_budget_per_hour,
+        llm_breaker_state=operator_series(report.llm_breaker_state),
+        llm_grounding_rate=operator_series(report.llm_grounding_rate),
+        rpc_errors_per_minute=operator_series(report.rpc_errors_per_minute),
+    )
+    response.sample_time.FromNanoseconds(int(report.sample_time * 1e9))
+    response.sample_interval.FromNanoseconds(int(sample_seconds * 1e9))
+    response.window.FromNanoseconds(int(window_seconds * 1e9))
+    return response

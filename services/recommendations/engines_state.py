@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 import structlog
 
 from cinema.catalog.v1 import catalog_pb2
+from services.recommendations import metrics
 from services.recommendations.catalog import CatalogClient, CatalogSnapshot
 from services.recommendations.engines import (
     BlendConfig,
@@ -125,11 +126,12 @@ class EngineState:
         )
         self.snapshot = snapshot
         self._ready.set()
+        seconds = fitted("fit", started)
         log.info(
             "recommender_fitted",
             films=len(snapshot.films),
             interactions=len(interactions),
-            seconds=round(time.perf_counter() - started, 3),
+            seconds=round(seconds, 3),
         )
 
     async def _refit(self) -> None:
@@ -138,8 +140,13 @@ class EngineState:
         interactions = await self._store.interactions()
         started = time.perf_counter()
         self.recommender = await asyncio.to_thread(self.recommender.refit, interactions)
-        log.info(
-            "recommender_refitted",
-            interactions=len(interactions),
-            seconds=round(time.perf_counter() - started, 3),
-        )
+        seconds = fitted("refit", started)
+        log.info("recommender_refitted", interactions=len(interactions), seconds=round(seconds, 3))
+
+
+def fitted(kind: str, started: float) -> float:
+    """Records a fit that began at ``started`` (perf_counter) and just ended; its seconds."""
+    seconds = time.perf_counter() - started
+    metrics.MODEL_FIT_SECONDS.labels(kind).set(seconds)
+    metrics.MODEL_FITTED.set_to_current_time()
+    return seconds

@@ -1,6 +1,6 @@
 """Prometheus metrics of the refresh pipeline (GigaChat's own are in ``llm.metrics``)."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 REFRESHES = Counter(
     "cinema_recommendation_refreshes_total",
@@ -15,4 +15,14 @@ REFRESH_SECONDS = Histogram(
 )
 EVENTS = Counter(
     "cinema_recommendation_events_total", "Likes events folded into the projection.", ["kind"]
+)
+MODEL_FIT_SECONDS = Gauge(
+    "cinema_recommendation_model_fit_seconds",
+    "Seconds the latest fit of the engines took: kind fit (catalog and likes) or refit"
+    " (new likes only).",
+    ["kind"],
+)
+MODEL_FITTED = Gauge(
+    "cinema_recommendation_model_fitted_timestamp_seconds",
+    "When the engines answering now were fitted (their age: time() minus this).",
 )

@@ -1,10 +1,12 @@
 """The recommendation service as a server hosts it, with its store and workers.
 
 GetSimilarFilms is public (the film page); StreamRefreshes is internal: it drives
-paid GigaChat calls for any user. The workers fit the engines, follow the likes log
-(debounced refreshes) and sweep stale lists. The pipeline is essential: while it cannot
+paid GigaChat calls for any user; GetOperatorStats is for operators (the `admin` role).
+The workers fit the engines, follow the likes log (debounced refreshes), sweep stale
+lists and sample the operator page's metrics. The pipeline is essential: while it cannot
 follow the log (no credential, likes or the store failing), lists stop following likes,
-and health says NOT_SERVING. Refits and the sweep only let lists age: not essential.
+and health says NOT_SERVING. Refits, the sweep and the sampler only let lists or charts
+age: not essential.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from services.recommendations.engines_state import EngineState
 from services.recommendations.events import EventSource, LikesStreamSource
 from services.recommendations.events_kafka import KafkaEventSource
 from services.recommendations.llm import create_llm_source
+from services.recommendations.operator_stats import OperatorStats
 from services.recommendations.pipeline import Pipeline
 from services.recommendations.refresher import Refresher, StoreLlmCache
 from services.recommendations.servicer import RecommendationServicer, RefreshLimiter
@@ -37,6 +40,7 @@ NAME = recommendations_pb2.DESCRIPTOR.services_by_name["RecommendationService"].
 ACCESS = AccessPolicy(
     public=frozenset({f"/{NAME}/GetSimilarFilms"}),
     service_only=frozenset({f"/{NAME}/StreamRefreshes"}),
+    admin_only=frozenset({f"/{NAME}/GetOperatorStats"}),
 )
 
 
@@ -69,6 +73,11 @@ async def open_service(
     warn_without_service_token(mesh, service_token)
     source = event_source(mesh, config.recommendations_consumer_group, service_token)
     pipeline = Pipeline(store, source, refresher, engines, config, clock)
+    operator = OperatorStats(
+        config.recommendations_operator_sample_seconds,
+        config.recommendations_operator_window_seconds,
+        before_reading=llm.publish_metrics,
+    )
     servicer = RecommendationServicer(
         store,
         engines,
@@ -76,6 +85,7 @@ async def open_service(
         watchers,
         catalog,
         RefreshLimiter(config.recommendations_refreshes_per_minute),
+        operator,
     )
 
     async def close() -> None:
@@ -92,15 +102,18 @@ async def open_service(
         ),
         access=ACCESS,
         on_stop=close,
-        workers=workers(runtime.process, engines, pipeline),
+        workers=workers(runtime.process, engines, pipeline, operator),
     )
 
 
-def workers(process: ProcessSettings, engines: EngineState, pipeline: Pipeline) -> Workers:
+def workers(
+    process: ProcessSettings, engines: EngineState, pipeline: Pipeline, operator: OperatorStats
+) -> Workers:
     supervised = Workers("recommendations", RestartPolicy.configured(process))
     supervised.add("pipeline", pipeline.run)
     supervised.add("engines", engines.run, essential=False)
     supervised.add("sweep", pipeline.sweep, essential=False)
+    supervised.add("operator-stats", operator.run, essential=False)
     return supervised
 
 

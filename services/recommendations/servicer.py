@@ -22,6 +22,7 @@ from services.kit.validation import page_size, required_uuid
 from services.recommendations import convert
 from services.recommendations.catalog import CatalogClient
 from services.recommendations.engines_state import EngineState
+from services.recommendations.operator_stats import OperatorStats
 from services.recommendations.records import StoredList, Taste, visible_page
 from services.recommendations.refresher import Refresher, RefreshResult, RefreshStatus
 from services.recommendations.store import RecommendationStore
@@ -116,6 +117,7 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
         watchers: WakeUp,
         catalog: CatalogClient,
         limiter: RefreshLimiter,
+        operator: OperatorStats,
     ) -> None:
         self._store = store
         self._engines = engines
@@ -123,6 +125,7 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
         self._watchers = watchers
         self._catalog = catalog
         self._limiter = limiter
+        self._operator = operator
         self._answers = AnswerCache(ANSWERS_KEPT)
 
     async def _current(self, user_id: str) -> StoredList:
@@ -275,6 +278,14 @@ class RecommendationServicer(recommendations_pb2_grpc.RecommendationServiceServi
             reader.cancel()
             for task in pending:
                 task.cancel()
+
+    async def GetOperatorStats(
+        self, request: pb.GetOperatorStatsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetOperatorStatsResponse:
+        operator = self._operator
+        return convert.operator_stats(
+            operator.report(), operator.sample_seconds, operator.window_seconds
+        )
 
 
 def refresh_response(result: RefreshResult) -> pb.StreamRefreshesResponse:

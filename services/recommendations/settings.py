@@ -63,6 +63,12 @@ class RecommendationsSettings(Section):
         le=1,
         description='What each later like or dislike leaves of a "more like this" pull.',
     )
+    recommendations_operator_sample_seconds: float = Field(
+        10.0, gt=0, description="How often the operator page's metrics are sampled."
+    )
+    recommendations_operator_window_seconds: float = Field(
+        900.0, gt=0, description="How far back the operator page's charts reach."
+    )
     recommendations_blend_weights: dict[str, float] = Field(
         default_factory=dict,
         description='Blend weights by list (JSON, e.g. {"ease": 1, "content": 0.1}); '

@@ -235,3 +235,16 @@ def test_the_gateways_pages_pass_through_without_a_token_check() -> None:
     assert check["http_health_check"]["path"] == "/healthz"
     (endpoint,) = web["load_assignment"]["endpoints"][0]["lb_endpoints"]
     assert endpoint["endpoint"]["address"]["socket_address"]["port_value"] == 8000
+
+
+def test_the_browsers_cookies_reach_only_the_session_cookie_rpcs() -> None:
+    session = {"AuthService.Login", "AuthService.Refresh", "AuthService.Logout"}
+    services = {rule.service.split(".")[1] for rule in RULE_LIST}
+    for route in routes(load()):
+        if route.get("route", {}).get("cluster") not in services:
+            continue
+        removed = route.get("request_headers_to_remove", [])
+        if route["name"].removeprefix("cinema.auth.v1.") in session:
+            assert "cookie" not in removed, route["name"]
+        else:
+            assert removed == ["cookie"], route["name"]

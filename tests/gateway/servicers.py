@@ -107,6 +107,14 @@ class Auth(auth_pb2_grpc.AuthServiceServicer):
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid access token")
         return auth_pb2.GetMeResponse(user=auth_pb2.User(id="u1", login="ann"))
 
+    async def Logout(self, request: Any, context: Any) -> Any:
+        """Answers like session cookie mode, plus metadata that must not become a header."""
+        self.received.record("Logout", request, context)
+        await context.send_initial_metadata(
+            (("set-cookie", "__Host-cinema_refresh=; Max-Age=0"), ("x-internal", "secret"))
+        )
+        return auth_pb2.LogoutResponse()
+
     async def GetJwks(self, request: Any, context: Any) -> Any:
         self.received.record("GetJwks", request, context)
         return auth_pb2.GetJwksResponse(keys=[auth_pb2.Jwk(kty="OKP", crv="Ed25519", kid="k1")])

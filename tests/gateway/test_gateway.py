@@ -150,6 +150,21 @@ async def test_credentials_and_the_real_client_address_reach_servicer_metadata(
     assert metadata["x-forwarded-for"] == "127.0.0.1"
 
 
+async def test_cookies_pass_only_to_and_from_the_session_cookie_rpcs(
+    client: httpx.AsyncClient, received: Received
+) -> None:
+    cookie = {"Cookie": "__Host-cinema_refresh=abc; theme=dark"}
+    assert (await client.get("/.well-known/jwks.json", headers=cookie)).status_code == 200
+    assert "cookie" not in received.metadata["GetJwks"]
+    logout = await client.post("/v1/auth/logout", json={"sessionCookie": True}, headers=cookie)
+    assert logout.status_code == 200, logout.text
+    assert received.metadata["Logout"]["cookie"] == cookie["Cookie"]
+    assert received.requests["Logout"].session_cookie is True
+    # `set-cookie` comes back as Set-Cookie; no other metadata becomes a header.
+    assert logout.headers.get_list("set-cookie") == ["__Host-cinema_refresh=; Max-Age=0"]
+    assert "x-internal" not in logout.headers
+
+
 async def test_request_id_is_generated_when_absent(
     client: httpx.AsyncClient, received: Received
 ) -> None:

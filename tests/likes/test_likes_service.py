@@ -176,6 +176,31 @@ async def test_stats_count_every_users_ratings_for_many_films(
     assert counts[lc.AMELIE] == (0, 0) and counts[others[0]] == (0, 0)
 
 
+async def test_my_ratings_of_given_films_in_one_call(likes_stack: Stack, likes: Stub) -> None:
+    me = as_user(likes_stack)
+    await likes.RateFilm(likes_pb2.RateFilmRequest(film_id=lc.MATRIX, rating=LIKE), metadata=me)
+    await likes.RateFilm(likes_pb2.RateFilmRequest(film_id=lc.HEAT, rating=DISLIKE), metadata=me)
+    await likes.ExcludeFilm(likes_pb2.ExcludeFilmRequest(film_id=lc.HEAT), metadata=me)
+    await likes.ExcludeFilm(likes_pb2.ExcludeFilmRequest(film_id=lc.AMELIE), metadata=me)
+    other = as_user(likes_stack, BOB)
+    await likes.RateFilm(likes_pb2.RateFilmRequest(film_id=lc.AMELIE, rating=LIKE), metadata=other)
+    unknown = str(uuid.uuid4())
+    ids = [lc.HEAT, unknown, lc.AMELIE, lc.MATRIX, lc.HEAT]
+    reply = await likes.BatchGetMyRatings(
+        likes_pb2.BatchGetMyRatingsRequest(film_ids=ids), metadata=me
+    )
+    assert [(r.film_id, r.rating) for r in reply.ratings] == [
+        (lc.HEAT, DISLIKE),
+        (lc.MATRIX, LIKE),
+    ]
+    assert all(r.update_time.seconds > 0 and not r.HasField("film") for r in reply.ratings)
+    assert list(reply.excluded_film_ids) == [lc.HEAT, lc.AMELIE]
+    theirs = await likes.BatchGetMyRatings(
+        likes_pb2.BatchGetMyRatingsRequest(film_ids=ids), metadata=other
+    )
+    assert [r.film_id for r in theirs.ratings] == [lc.AMELIE] and not theirs.excluded_film_ids
+
+
 async def test_unknown_film_is_not_found(likes_stack: Stack, likes: Stub) -> None:
     me = as_user(likes_stack)
     for call in (
@@ -201,6 +226,17 @@ async def test_unknown_film_is_not_found(likes_stack: Stack, likes: Stub) -> Non
         ("ListMyRatings", likes_pb2.ListMyRatingsRequest(page_size=-1), "page_size"),
         ("ListMyRatings", likes_pb2.ListMyRatingsRequest(page_token="garbage"), "page_token"),
         ("ListMyExclusions", likes_pb2.ListMyExclusionsRequest(page_token="e30"), "page_token"),
+        ("BatchGetMyRatings", likes_pb2.BatchGetMyRatingsRequest(), "film_ids"),
+        (
+            "BatchGetMyRatings",
+            likes_pb2.BatchGetMyRatingsRequest(film_ids=[lc.HEAT, "tt0133093"]),
+            "film_ids[1]",
+        ),
+        (
+            "BatchGetMyRatings",
+            likes_pb2.BatchGetMyRatingsRequest(film_ids=[str(uuid.uuid4()) for _ in range(101)]),
+            "film_ids",
+        ),
         ("GetFilmStats", likes_pb2.GetFilmStatsRequest(), "film_ids"),
         ("GetFilmStats", likes_pb2.GetFilmStatsRequest(film_ids=[lc.HEAT, "x"]), "film_ids[1]"),
         (

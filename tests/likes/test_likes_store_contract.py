@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.likes.feedback import Feedback
-from services.likes.records import EventKind, PageCursor, Rating
+from services.likes.records import EventKind, FilmState, PageCursor, Rating
 from services.likes.store import LikesStore
 from services.likes.store_mongo import MongoLikesStore
 from tests.likes.stores import BACKENDS, likes_dsn, logged, open_backend
@@ -141,6 +141,25 @@ async def test_film_stats_count_likes_and_dislikes(store: LikesStore) -> None:
     await Feedback(store).clear_rating("u2", F3, 2_000)
     stats = await store.film_stats([F1, F2, F3, FILMS[9]])
     assert {f: (s.likes, s.dislikes) for f, s in stats.items()} == {F1: (2, 1), F2: (0, 1)}
+
+
+async def test_film_states_say_what_the_user_said_of_each_given_film(store: LikesStore) -> None:
+    await Feedback(store).rate(ALICE, F1, Rating.LIKE, 1_000)
+    await Feedback(store).rate(ALICE, F2, Rating.LIKE, 1_000)
+    await Feedback(store).rate(ALICE, F2, Rating.DISLIKE, 2_000)
+    await Feedback(store).exclude(ALICE, F2, 3_000)
+    await Feedback(store).exclude(ALICE, F3, 4_000)
+    await Feedback(store).rate(ALICE, FILMS[3], Rating.LIKE, 5_000)
+    await Feedback(store).clear_rating(ALICE, FILMS[3], 6_000)
+    await Feedback(store).rate(BOB, FILMS[4], Rating.LIKE, 1_000)
+    states = await store.film_states(ALICE, [F1, F2, F3, FILMS[3], FILMS[4], FILMS[9]])
+    assert states == {
+        F1: FilmState(Rating.LIKE, 1_000, None),
+        F2: FilmState(Rating.DISLIKE, 2_000, 3_000),
+        F3: FilmState(None, None, 4_000),
+    }
+    assert await store.film_states(ALICE, []) == {}
+    assert await store.film_states(BOB, [F1, F2, F3]) == {}
 
 
 async def test_event_log_reads_after_a_sequence_and_by_kind(store: LikesStore) -> None:

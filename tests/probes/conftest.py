@@ -30,6 +30,7 @@ class Target:
     http_base: str
     user_token: str
     service_token: str
+    admin_token: str  # a user with the `admin` role (operators' RPCs)
     process: subprocess.Popen[str]
 
     def serving(self) -> bool:
@@ -42,11 +43,16 @@ class Target:
         return reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
-def _login(grpc_address: str) -> str:
+def _register(grpc_address: str, login: str) -> None:
     with grpc.insecure_channel(grpc_address) as channel:
         auth = auth_pb2_grpc.AuthServiceStub(channel)
-        auth.Register(auth_pb2.RegisterRequest(login="prober", password="probe-password-1"))
-        reply = auth.Login(auth_pb2.LoginRequest(login="prober", password="probe-password-1"))
+        auth.Register(auth_pb2.RegisterRequest(login=login, password="probe-password-1"))
+
+
+def _login(grpc_address: str, login: str = "prober") -> str:
+    with grpc.insecure_channel(grpc_address) as channel:
+        auth = auth_pb2_grpc.AuthServiceStub(channel)
+        reply = auth.Login(auth_pb2.LoginRequest(login=login, password="probe-password-1"))
     return str(reply.tokens.access_token)
 
 
@@ -81,11 +87,22 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         )
         assert issued.returncode == 0, issued.stderr[-3_000:]
         service_token = issued.stdout.strip()
+        for login in ("prober", "prober-admin"):
+            _register(grpc_address, login)
+        granted = subprocess.run(
+            [CINEMA, "auth", "grant-role", "--login", "prober-admin", "--role", "admin"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert granted.returncode == 0, granted.stderr[-3_000:]
         yield Target(
             grpc_address=grpc_address,
             http_base=f"http://127.0.0.1:{http_port}",
             user_token=_login(grpc_address),
             service_token=service_token,
+            admin_token=_login(grpc_address, "prober-admin"),
             process=process,
         )
     finally:

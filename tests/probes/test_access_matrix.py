@@ -29,7 +29,7 @@ from services.recommendations import service as recommendations
 from services.stack import SERVICES, Stack
 from tests.fixtures.stack import embedded_settings, mint_token
 
-P, U, S = Access.PUBLIC, Access.USER, Access.SERVICE
+P, U, S, A = Access.PUBLIC, Access.USER, Access.SERVICE, Access.ADMIN
 RULES: dict[str, Access] = {
     "cinema.auth.v1.AuthService.Register": P,
     "cinema.auth.v1.AuthService.Login": P,
@@ -52,6 +52,7 @@ RULES: dict[str, Access] = {
     "cinema.likes.v1.LikesService.IncludeFilm": U,
     "cinema.likes.v1.LikesService.RequestMoreLikeThis": U,
     "cinema.likes.v1.LikesService.ListMyRatings": U,
+    "cinema.likes.v1.LikesService.BatchGetMyRatings": U,
     "cinema.likes.v1.LikesService.ListMyExclusions": U,
     "cinema.likes.v1.LikesService.GetFilmStats": P,
     "cinema.likes.v1.LikesService.StreamEvents": S,
@@ -60,6 +61,7 @@ RULES: dict[str, Access] = {
     "cinema.recommendations.v1.RecommendationService.RefreshMyRecommendations": U,
     "cinema.recommendations.v1.RecommendationService.WatchMyRecommendations": U,
     "cinema.recommendations.v1.RecommendationService.StreamRefreshes": S,
+    "cinema.recommendations.v1.RecommendationService.GetOperatorStats": A,
 }
 METHODS = [method for service in discover_services() for method in service.methods]
 REFUSED = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
@@ -195,7 +197,7 @@ async def test_a_user_token_opens_user_rpcs_and_no_internal_one(matrix_stack: St
     wrong = {}
     for method in METHODS:
         code = await _code(matrix_stack, method, header)
-        if RULES[method.full_name] is Access.SERVICE:
+        if RULES[method.full_name] in (Access.SERVICE, Access.ADMIN):
             if code is not grpc.StatusCode.PERMISSION_DENIED:
                 wrong[method.full_name] = code.name
         elif code in REFUSED:
@@ -203,11 +205,29 @@ async def test_a_user_token_opens_user_rpcs_and_no_internal_one(matrix_stack: St
     assert wrong == {}
 
 
-async def test_a_service_token_opens_every_rpc(matrix_stack: Stack) -> None:
+async def test_a_service_token_opens_every_rpc_but_the_operators(matrix_stack: Stack) -> None:
     header = f"Bearer {mint_token(matrix_stack, user_id='service:probe', roles=('service',))}"
     wrong = {}
     for method in METHODS:
         code = await _code(matrix_stack, method, header)
-        if code in REFUSED:
+        if RULES[method.full_name] is Access.ADMIN:
+            if code is not grpc.StatusCode.PERMISSION_DENIED:
+                wrong[method.full_name] = code.name
+        elif code in REFUSED:
+            wrong[method.full_name] = code.name
+    assert wrong == {}
+
+
+async def test_an_admin_token_opens_the_operators_rpcs_and_no_internal_one(
+    matrix_stack: Stack,
+) -> None:
+    header = f"Bearer {mint_token(matrix_stack, user_id='ops-1', roles=('user', 'admin'))}"
+    wrong = {}
+    for method in METHODS:
+        code = await _code(matrix_stack, method, header)
+        if RULES[method.full_name] is Access.SERVICE:
+            if code is not grpc.StatusCode.PERMISSION_DENIED:
+                wrong[method.full_name] = code.name
+        elif code in REFUSED:
             wrong[method.full_name] = code.name
     assert wrong == {}

@@ -170,6 +170,15 @@ async def test_a_person_finds_rates_and_watches_their_list_change(
         **dict.fromkeys(liked, "RATING_LIKE"),
         disliked: "RATING_DISLIKE",
     }
+    # What the person said of the films a page shows, in one call.
+    unrated = next(film_id for film_id in similar if film_id not in {*liked, disliked, excluded})
+    query = "&".join(f"filmIds={film_id}" for film_id in [disliked, excluded, unrated, *liked])
+    mine = await person.call("GET", f"/v1/me/ratings:batchGet?{query}")
+    assert [(item["filmId"], item["rating"]) for item in mine["ratings"]] == [
+        (disliked, "RATING_DISLIKE"),
+        *((film_id, "RATING_LIKE") for film_id in liked),
+    ]
+    assert mine["excludedFilmIds"] == [excluded]
 
 
 async def test_refresh_tokens_rotate_and_logout_ends_the_session(
@@ -197,3 +206,61 @@ async def test_refresh_tokens_rotate_and_logout_ends_the_session(
     # The password still opens a new session.
     again = await http.post("/v1/auth/login", json=account)
     assert again.status_code == 200, again.text
+
+
+SESSION_COOKIE = "__Host-cinema_refresh"
+
+
+def session_cookie(reply: httpx.Response) -> tuple[str, list[str]]:
+    """The session cookie a reply sets: its value and its attributes (lower-cased)."""
+    (set_cookie,) = reply.headers.get_list("set-cookie")
+    first, *attributes = [part.strip() for part in set_cookie.split(";")]
+    name, _, value = first.partition("=")
+    assert name == SESSION_COOKIE, set_cookie
+    return value, [attribute.lower() for attribute in attributes]
+
+
+async def test_a_web_session_keeps_its_refresh_token_in_an_httponly_cookie(
+    http: httpx.AsyncClient,
+) -> None:
+    account = {"login": f"cookie-{uuid.uuid4().hex[:10]}", "password": "a long passphrase"}
+    assert (await http.post("/v1/auth/register", json=account)).status_code == 200
+
+    # Cookie mode: the refresh token is in an HttpOnly, Secure, SameSite=Strict cookie only.
+    login = await http.post("/v1/auth/login", json={**account, "sessionCookie": True})
+    assert login.status_code == 200, login.text
+    assert login.json()["tokens"]["accessToken"]
+    assert not login.json()["tokens"].get("refreshToken"), login.text
+    first, attributes = session_cookie(login)
+    assert first and first not in login.text
+    assert {"httponly", "secure", "samesite=strict", "path=/"} <= set(attributes), attributes
+    assert not any(attribute.startswith("domain") for attribute in attributes)
+
+    # The cookie alone refreshes, and rotates; the spent one is refused.
+    refresh = {"sessionCookie": True}
+    rotated = await http.post(
+        "/v1/auth/refresh", json=refresh, headers={"cookie": f"{SESSION_COOKIE}={first}"}
+    )
+    assert rotated.status_code == 200, rotated.text
+    assert rotated.json()["tokens"]["accessToken"]
+    assert not rotated.json()["tokens"].get("refreshToken")
+    second, _ = session_cookie(rotated)
+    assert second and second != first
+    spent = await http.post(
+        "/v1/auth/refresh", json=refresh, headers={"cookie": f"{SESSION_COOKIE}={first}"}
+    )
+    assert spent.status_code == 401, spent.text
+    # No cookie: a plain 401 (the page then shows its login form).
+    none = await http.post("/v1/auth/refresh", json=refresh)
+    assert none.status_code == 401 and SESSION_COOKIE in none.json()["message"], none.text
+
+    # Log out: the cookie is cleared and its session is over.
+    again = await http.post("/v1/auth/login", json={**account, "sessionCookie": True})
+    token, _ = session_cookie(again)
+    cookie = {"cookie": f"theme=dark; {SESSION_COOKIE}={token}"}
+    logged_out = await http.post("/v1/auth/logout", json=refresh, headers=cookie)
+    assert logged_out.status_code == 200, logged_out.text
+    cleared, attributes = session_cookie(logged_out)
+    assert cleared == "" and "max-age=0" in attributes
+    after = await http.post("/v1/auth/refresh", json=refresh, headers=cookie)
+    assert after.status_code == 401, after.text

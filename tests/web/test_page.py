@@ -25,6 +25,8 @@ from tests.web.steps import (
     wait_for_new_list,
 )
 
+SESSION_COOKIE = "__Host-cinema_refresh"
+
 
 async def test_a_person_finds_films_through_the_page(context: BrowserContext) -> None:
     problems = Problems()
@@ -123,21 +125,30 @@ async def test_a_person_finds_films_through_the_page(context: BrowserContext) ->
     await expect(liked_rows).to_have_count(2)
     await expect(page.locator("#liked .row", has_text=undone)).to_have_count(0)
 
-    # After a reload (tokens live in memory only) the person logs in again, and the
-    # excluded film is still gone.
+    # A reload keeps the person signed in (the refresh token is in an HttpOnly cookie that
+    # no script can read), on the page they were on; the excluded film is still gone.
+    (session,) = [c for c in await context.cookies() if c["name"] == SESSION_COOKIE]
+    assert session["httpOnly"] and session["secure"] and session["sameSite"] == "Strict"
+    assert SESSION_COOKIE not in await page.evaluate("() => document.cookie")
     await page.reload()
-    await log_in(page, "journey")
     await expect(page.get_by_role("heading", name="Мои оценки")).to_be_visible()
+    await expect(page.get_by_role("button", name="Выйти")).to_be_visible()
     await page.get_by_role("link", name="Главная", exact=True).click()
     await expect(page.get_by_role("heading", name="Рекомендации для вас")).to_be_visible()
     await expect(cards(page).first).to_be_visible()
     await expect(card_of(page, excluded)).to_have_count(0)
 
-    # Log out: the tokens are gone and the main page asks to log in.
-    await page.get_by_role("button", name="Выйти").click()
+    # Log out: the tokens and the cookie are gone, and a reload asks to log in.
+    async with page.expect_response("**/v1/auth/logout") as logged_out:
+        await page.get_by_role("button", name="Выйти").click()
+    assert (await logged_out.value).ok
     await expect(page.get_by_text("Вы вышли из аккаунта.")).to_be_visible()
-    await page.goto("/#/")
+    assert not [c for c in await context.cookies() if c["name"] == SESSION_COOKIE]
+    await page.reload()
     await expect(page.get_by_role("heading", name="Вход")).to_be_visible()
+    await expect(page.get_by_role("button", name="Выйти")).to_be_hidden()
+    await page.goto("/")
+    await expect(page.get_by_text("Войдите, чтобы увидеть рекомендации.")).to_be_visible()
     assert problems.found == []
 
 
@@ -155,11 +166,10 @@ async def test_the_page_reads_well_at_phone_width(browser: Browser, base_url: st
     assert width <= PHONE["width"], "the page scrolls sideways"
     await check_accessibility(page, "main page, phone")
     await screenshot(page, "main-phone")
-    # A link to a film opened in a new tab: log in (tokens live in memory), then the film.
+    # A link to a film opened in a new tab: the session cookie signs it in, the film shows.
     page = await context.new_page()
     problems.watch(page)
     await page.goto("/#/film/84459d2b-93a9-5e6e-b438-8459be9c905f")
-    await log_in(page, "phone")
     await expect(page.get_by_role("heading", name="The Matrix", exact=True)).to_be_visible()
     await expect(page.locator(".similar .card").first).to_be_visible()
     await screenshot(page, "film-phone")

@@ -27,7 +27,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63inema/auth/v1/auth.proto\x12\x0e\x63inema.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x01\n\x04User\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\r\n\x05login\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12)\n\x05roles\x18\x04 \x03(\x0e\x32\x14.cinema.auth.v1.RoleB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\xc9\x01\n\tTokenPair\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12=\n\x19refresh_token_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntoken_type\x18\x05 \x01(\t\"f\n\nLoginEvent\x12.\n\nlogin_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nuser_agent\x18\x02 \x01(\t\x12\x14\n\x0cpeer_address\x18\x03 \x01(\t\"r\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03\x63rv\x18\x02 \x01(\t\x12\t\n\x01x\x18\x03 \x01(\t\x12\t\n\x01y\x18\x04 \x01(\t\x12\t\n\x01n\x18\x05 \x01(\t\x12\t\n\x01\x65\x18\x06 \x01(\t\x12\x0b\n\x03kid\x18\x07 \x01(\t\x12\x0b\n\x03\x61lg\x18\x08 \x01(\t\x12\x0b\n\x03use\x18\t \x01(\t\"\\\n\x0fRegisterRequest\x12\x13\n\x05login\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x05\x65mail\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x08\n\x06_email\"6\n\x10RegisterResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.cinema.auth.v1.User\";\n\x0cLoginRequest\x12\x13\n\x05login\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"^\n\rLoginResponse\x12)\n\x06tokens\x18\x01 \x01(\x0b\x32\x19.cinema.auth.v1.TokenPair\x12\"\n\x04user\x18\x02 \x01(\x0b\x32\x14.cinema.auth.v1.User\"-\n\x0eRefreshRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"<\n\x0fRefreshResponse\x12)\n\x06tokens\x18\x01 \x01(\x0b\x32\x19.cinema.auth.v1.TokenPair\",\n\rLogoutRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eLogoutResponse\"\x0e\n\x0cGetMeRequest\"3\n\rGetMeResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.cinema.auth.v1.User\"@\n\x17ListLoginHistoryRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"_\n\x18ListLoginHistoryResponse\x12*\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.cinema.auth.v1.LoginEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x10\n\x0eGetJwksRequest\"4\n\x0fGetJwksResponse\x12!\n\x04keys\x18\x01 \x03(\x0b\x32\x13.cinema.auth.v1.Jwk*M\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_USER\x10\x01\x12\x0e\n\nROLE_ADMIN\x10\x02\x12\x10\n\x0cROLE_SERVICE\x10\x03\x32\xf4\x05\n\x0b\x41uthService\x12k\n\x08Register\x12\x1f.cinema.auth.v1.RegisterRequest\x1a .cinema.auth.v1.RegisterResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/auth/register:\x01*\x12_\n\x05Login\x12\x1c.cinema.auth.v1.LoginRequest\x1a\x1d.cinema.auth.v1.LoginResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth/login:\x01*\x12g\n\x07Refresh\x12\x1e.cinema.auth.v1.RefreshRequest\x1a\x1f.cinema.auth.v1.RefreshResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth/refresh:\x01*\x12\x63\n\x06Logout\x12\x1d.cinema.auth.v1.LogoutRequest\x1a\x1e.cinema.auth.v1.LogoutResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth/logout:\x01*\x12Y\n\x05GetMe\x12\x1c.cinema.auth.v1.GetMeRequest\x1a\x1d.cinema.auth.v1.GetMeResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/auth/me\x12\x81\x01\n\x10ListLoginHistory\x12\'.cinema.auth.v1.ListLoginHistoryRequest\x1a(.cinema.auth.v1.ListLoginHistoryResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/auth/me/logins\x12j\n\x07GetJwks\x12\x1e.cinema.auth.v1.GetJwksRequest\x1a\x1f.cinema.auth.v1.GetJwksResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63inema/auth/v1/auth.proto\x12\x0e\x63inema.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x01\n\x04User\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\r\n\x05login\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12)\n\x05roles\x18\x04 \x03(\x0e\x32\x14.cinema.auth.v1.RoleB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\xc9\x01\n\tTokenPair\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12=\n\x19refresh_token_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntoken_type\x18\x05 \x01(\t\"f\n\nLoginEvent\x12.\n\nlogin_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nuser_agent\x18\x02 \x01(\t\x12\x14\n\x0cpeer_address\x18\x03 \x01(\t\"r\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03\x63rv\x18\x02 \x01(\t\x12\t\n\x01x\x18\x03 \x01(\t\x12\t\n\x01y\x18\x04 \x01(\t\x12\t\n\x01n\x18\x05 \x01(\t\x12\t\n\x01\x65\x18\x06 \x01(\t\x12\x0b\n\x03kid\x18\x07 \x01(\t\x12\x0b\n\x03\x61lg\x18\x08 \x01(\t\x12\x0b\n\x03use\x18\t \x01(\t\"\\\n\x0fRegisterRequest\x12\x13\n\x05login\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x05\x65mail\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x08\n\x06_email\"6\n\x10RegisterResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.cinema.auth.v1.User\"S\n\x0cLoginRequest\x12\x13\n\x05login\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0esession_cookie\x18\x03 \x01(\x08\"^\n\rLoginResponse\x12)\n\x06tokens\x18\x01 \x01(\x0b\x32\x19.cinema.auth.v1.TokenPair\x12\"\n\x04user\x18\x02 \x01(\x0b\x32\x14.cinema.auth.v1.User\"?\n\x0eRefreshRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\x12\x16\n\x0esession_cookie\x18\x02 \x01(\x08\"<\n\x0fRefreshResponse\x12)\n\x06tokens\x18\x01 \x01(\x0b\x32\x19.cinema.auth.v1.TokenPair\">\n\rLogoutRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\x12\x16\n\x0esession_cookie\x18\x02 \x01(\x08\"\x10\n\x0eLogoutResponse\"\x0e\n\x0cGetMeRequest\"3\n\rGetMeResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.cinema.auth.v1.User\"@\n\x17ListLoginHistoryRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"_\n\x18ListLoginHistoryResponse\x12*\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.cinema.auth.v1.LoginEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x10\n\x0eGetJwksRequest\"4\n\x0fGetJwksResponse\x12!\n\x04keys\x18\x01 \x03(\x0b\x32\x13.cinema.auth.v1.Jwk*M\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_USER\x10\x01\x12\x0e\n\nROLE_ADMIN\x10\x02\x12\x10\n\x0cROLE_SERVICE\x10\x03\x32\xf4\x05\n\x0b\x41uthService\x12k\n\x08Register\x12\x1f.cinema.auth.v1.RegisterRequest\x1a .cinema.auth.v1.RegisterResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/auth/register:\x01*\x12_\n\x05Login\x12\x1c.cinema.auth.v1.LoginRequest\x1a\x1d.cinema.auth.v1.LoginResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth/login:\x01*\x12g\n\x07Refresh\x12\x1e.cinema.auth.v1.RefreshRequest\x1a\x1f.cinema.auth.v1.RefreshResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth/refresh:\x01*\x12\x63\n\x06Logout\x12\x1d.cinema.auth.v1.LogoutRequest\x1a\x1e.cinema.auth.v1.LogoutResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth/logout:\x01*\x12Y\n\x05GetMe\x12\x1c.cinema.auth.v1.GetMeRequest\x1a\x1d.cinema.auth.v1.GetMeResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/auth/me\x12\x81\x01\n\x10ListLoginHistory\x12\'.cinema.auth.v1.ListLoginHistoryRequest\x1a(.cinema.auth.v1.ListLoginHistoryResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/auth/me/logins\x12j\n\x07GetJwks\x12\x1e.cinema.auth.v1.GetJwksRequest\x1a\x1f.cinema.auth.v1.GetJwksResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,10 +48,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOGINREQUEST'].fields_by_name['login']._serialized_options = b'\342A\001\002'
   _globals['_LOGINREQUEST'].fields_by_name['password']._loaded_options = None
   _globals['_LOGINREQUEST'].fields_by_name['password']._serialized_options = b'\342A\001\002'
-  _globals['_REFRESHREQUEST'].fields_by_name['refresh_token']._loaded_options = None
-  _globals['_REFRESHREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\342A\001\002'
-  _globals['_LOGOUTREQUEST'].fields_by_name['refresh_token']._loaded_options = None
-  _globals['_LOGOUTREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\342A\001\002'
   _globals['_AUTHSERVICE'].methods_by_name['Register']._loaded_options = None
   _globals['_AUTHSERVICE'].methods_by_name['Register']._serialized_options = b'\202\323\344\223\002\026\"\021/v1/auth/register:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['Login']._loaded_options = None
@@ -66,8 +62,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHSERVICE'].methods_by_name['ListLoginHistory']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/auth/me/logins'
   _globals['_AUTHSERVICE'].methods_by_name['GetJwks']._loaded_options = None
   _globals['_AUTHSERVICE'].methods_by_name['GetJwks']._serialized_options = b'\202\323\344\223\002\030\022\026/.well-known/jwks.json'
-  _globals['_ROLE']._serialized_start=1504
-  _globals['_ROLE']._serialized_end=1581
+  _globals['_ROLE']._serialized_start=1564
+  _globals['_ROLE']._serialized_end=1641
   _globals['_USER']._serialized_start=142
   _globals['_USER']._serialized_end=294
   _globals['_TOKENPAIR']._serialized_start=297
@@ -81,29 +77,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTERRESPONSE']._serialized_start=814
   _globals['_REGISTERRESPONSE']._serialized_end=868
   _globals['_LOGINREQUEST']._serialized_start=870
-  _globals['_LOGINREQUEST']._serialized_end=929
-  _globals['_LOGINRESPONSE']._serialized_start=931
-  _globals['_LOGINRESPONSE']._serialized_end=1025
-  _globals['_REFRESHREQUEST']._serialized_start=1027
-  _globals['_REFRESHREQUEST']._serialized_end=1072
-  _globals['_REFRESHRESPONSE']._serialized_start=1074
-  _globals['_REFRESHRESPONSE']._serialized_end=1134
-  _globals['_LOGOUTREQUEST']._serialized_start=1136
-  _globals['_LOGOUTREQUEST']._serialized_end=1180
-  _globals['_LOGOUTRESPONSE']._serialized_start=1182
-  _globals['_LOGOUTRESPONSE']._serialized_end=1198
-  _globals['_GETMEREQUEST']._serialized_start=1200
-  _globals['_GETMEREQUEST']._serialized_end=1214
-  _globals['_GETMERESPONSE']._serialized_start=1216
-  _globals['_GETMERESPONSE']._serialized_end=1267
-  _globals['_LISTLOGINHISTORYREQUEST']._serialized_start=1269
-  _globals['_LISTLOGINHISTORYREQUEST']._serialized_end=1333
-  _globals['_LISTLOGINHISTORYRESPONSE']._serialized_start=1335
-  _globals['_LISTLOGINHISTORYRESPONSE']._serialized_end=1430
-  _globals['_GETJWKSREQUEST']._serialized_start=1432
-  _globals['_GETJWKSREQUEST']._serialized_end=1448
-  _globals['_GETJWKSRESPONSE']._serialized_start=1450
-  _globals['_GETJWKSRESPONSE']._serialized_end=1502
-  _globals['_AUTHSERVICE']._serialized_start=1584
-  _globals['_AUTHSERVICE']._serialized_end=2340
+  _globals['_LOGINREQUEST']._serialized_end=953
+  _globals['_LOGINRESPONSE']._serialized_start=955
+  _globals['_LOGINRESPONSE']._serialized_end=1049
+  _globals['_REFRESHREQUEST']._serialized_start=1051
+  _globals['_REFRESHREQUEST']._serialized_end=1114
+  _globals['_REFRESHRESPONSE']._serialized_start=1116
+  _globals['_REFRESHRESPONSE']._serialized_end=1176
+  _globals['_LOGOUTREQUEST']._serialized_start=1178
+  _globals['_LOGOUTREQUEST']._serialized_end=1240
+  _globals['_LOGOUTRESPONSE']._serialized_start=1242
+  _globals['_LOGOUTRESPONSE']._serialized_end=1258
+  _globals['_GETMEREQUEST']._serialized_start=1260
+  _globals['_GETMEREQUEST']._serialized_end=1274
+  _globals['_GETMERESPONSE']._serialized_start=1276
+  _globals['_GETMERESPONSE']._serialized_end=1327
+  _globals['_LISTLOGINHISTORYREQUEST']._serialized_start=1329
+  _globals['_LISTLOGINHISTORYREQUEST']._serialized_end=1393
+  _globals['_LISTLOGINHISTORYRESPONSE']._serialized_start=1395
+  _globals['_LISTLOGINHISTORYRESPONSE']._serialized_end=1490
+  _globals['_GETJWKSREQUEST']._serialized_start=1492
+  _globals['_GETJWKSREQUEST']._serialized_end=1508
+  _globals['_GETJWKSRESPONSE']._serialized_start=1510
+  _globals['_GETJWKSRESPONSE']._serialized_end=1562
+  _globals['_AUTHSERVICE']._serialized_start=1644
+  _globals['_AUTHSERVICE']._serialized_end=2400
 # @@protoc_insertion_point(module_scope)

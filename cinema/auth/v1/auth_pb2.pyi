@@ -110,7 +110,9 @@ class TokenPair(_message.Message):
     Send it as `authorization: Bearer <access_token>`.
     """
     refresh_token: _builtins.str
-    """Refresh token: opaque; only AuthService.Refresh and Logout accept it."""
+    """Refresh token: opaque; only AuthService.Refresh and Logout accept it.
+    Empty in session cookie mode: the token is in the `set-cookie` metadata.
+    """
     token_type: _builtins.str
     """Token type for the `authorization` header; always "Bearer"."""
     @_builtins.property
@@ -294,19 +296,25 @@ class LoginRequest(_message.Message):
 
     LOGIN_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
+    SESSION_COOKIE_FIELD_NUMBER: _builtins.int
     login: _builtins.str
     """The user's login."""
     password: _builtins.str
     """The user's password."""
+    session_cookie: _builtins.bool
+    """Session cookie mode (see AuthService): the refresh token is set as the
+    cookie `__Host-cinema_refresh`, not returned in the body.
+    """
     def __init__(
         self,
         *,
         login: _builtins.str = ...,
         password: _builtins.str = ...,
+        session_cookie: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["login", b"login", "password", b"password"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["login", b"login", "password", b"password", "session_cookie", b"session_cookie"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -349,16 +357,24 @@ class RefreshRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REFRESH_TOKEN_FIELD_NUMBER: _builtins.int
+    SESSION_COOKIE_FIELD_NUMBER: _builtins.int
     refresh_token: _builtins.str
-    """A refresh token from Login or a previous Refresh."""
+    """A refresh token from Login or a previous Refresh. Required unless
+    session_cookie is set: then empty means the one in the cookie.
+    """
+    session_cookie: _builtins.bool
+    """Session cookie mode (see AuthService): the new refresh token is set as
+    the cookie, not returned in the body.
+    """
     def __init__(
         self,
         *,
         refresh_token: _builtins.str = ...,
+        session_cookie: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["refresh_token", b"refresh_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["refresh_token", b"refresh_token", "session_cookie", b"session_cookie"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -395,16 +411,24 @@ class LogoutRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REFRESH_TOKEN_FIELD_NUMBER: _builtins.int
+    SESSION_COOKIE_FIELD_NUMBER: _builtins.int
     refresh_token: _builtins.str
-    """The refresh token to revoke."""
+    """The refresh token to revoke. Required unless session_cookie is set: then
+    empty means the one in the cookie (none is fine: Logout is idempotent).
+    """
+    session_cookie: _builtins.bool
+    """Session cookie mode (see AuthService): revoke the cookie's token and
+    clear the cookie.
+    """
     def __init__(
         self,
         *,
         refresh_token: _builtins.str = ...,
+        session_cookie: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["refresh_token", b"refresh_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["refresh_token", b"refresh_token", "session_cookie", b"session_cookie"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -31,6 +31,15 @@ class AuthServiceStub:
     the public keys from GetJwks. Register, Login, Refresh, Logout and GetJwks
     are public; the rest identify the caller by the access token in the
     `authorization: Bearer <JWT>` metadata.
+
+    Session cookie mode (for web pages): Login, Refresh and Logout with
+    `session_cookie: true` keep the refresh token out of the page's reach. The
+    token then travels only in the cookie `__Host-cinema_refresh` (HttpOnly,
+    Secure, SameSite=Strict, Path=/): the response sets it with `set-cookie`
+    metadata (an HTTP `Set-Cookie` header at the REST edge) and leaves
+    `tokens.refresh_token` empty; Refresh and Logout read it from the `cookie`
+    metadata when `refresh_token` is empty; Logout clears it. Callers that send
+    the token in the body (gRPC, partner clients) are unaffected.
     """
 
     def __init__(self, channel):
@@ -82,6 +91,15 @@ class AuthServiceServicer:
     the public keys from GetJwks. Register, Login, Refresh, Logout and GetJwks
     are public; the rest identify the caller by the access token in the
     `authorization: Bearer <JWT>` metadata.
+
+    Session cookie mode (for web pages): Login, Refresh and Logout with
+    `session_cookie: true` keep the refresh token out of the page's reach. The
+    token then travels only in the cookie `__Host-cinema_refresh` (HttpOnly,
+    Secure, SameSite=Strict, Path=/): the response sets it with `set-cookie`
+    metadata (an HTTP `Set-Cookie` header at the REST edge) and leaves
+    `tokens.refresh_token` empty; Refresh and Logout read it from the `cookie`
+    metadata when `refresh_token` is empty; Logout clears it. Callers that send
+    the token in the body (gRPC, partner clients) are unaffected.
     """
 
     def Register(self, request, context):
@@ -106,7 +124,8 @@ class AuthServiceServicer:
     def Refresh(self, request, context):
         """Refresh exchanges a refresh token for a new token pair. Refresh tokens
         rotate: the presented token is spent, and presenting a spent token again
-        revokes its whole family (UNAUTHENTICATED).
+        revokes its whole family (UNAUTHENTICATED). In session cookie mode without
+        a `refresh_token`, a missing or malformed cookie is UNAUTHENTICATED too.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -115,7 +134,8 @@ class AuthServiceServicer:
     def Logout(self, request, context):
         """Logout revokes a refresh token (and its family). Idempotent: revoking an
         unknown or already revoked token succeeds. Access tokens stay valid until
-        they expire, so keep them short-lived.
+        they expire, so keep them short-lived. In session cookie mode it also
+        clears the cookie, with or without a token to revoke.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -195,6 +215,15 @@ class AuthService:
     the public keys from GetJwks. Register, Login, Refresh, Logout and GetJwks
     are public; the rest identify the caller by the access token in the
     `authorization: Bearer <JWT>` metadata.
+
+    Session cookie mode (for web pages): Login, Refresh and Logout with
+    `session_cookie: true` keep the refresh token out of the page's reach. The
+    token then travels only in the cookie `__Host-cinema_refresh` (HttpOnly,
+    Secure, SameSite=Strict, Path=/): the response sets it with `set-cookie`
+    metadata (an HTTP `Set-Cookie` header at the REST edge) and leaves
+    `tokens.refresh_token` empty; Refresh and Logout read it from the `cookie`
+    metadata when `refresh_token` is empty; Logout clears it. Callers that send
+    the token in the body (gRPC, partner clients) are unaffected.
     """
 
     @staticmethod

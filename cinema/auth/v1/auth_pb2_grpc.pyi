@@ -33,6 +33,15 @@ class AuthServiceStub:
     the public keys from GetJwks. Register, Login, Refresh, Logout and GetJwks
     are public; the rest identify the caller by the access token in the
     `authorization: Bearer <JWT>` metadata.
+
+    Session cookie mode (for web pages): Login, Refresh and Logout with
+    `session_cookie: true` keep the refresh token out of the page's reach. The
+    token then travels only in the cookie `__Host-cinema_refresh` (HttpOnly,
+    Secure, SameSite=Strict, Path=/): the response sets it with `set-cookie`
+    metadata (an HTTP `Set-Cookie` header at the REST edge) and leaves
+    `tokens.refresh_token` empty; Refresh and Logout read it from the `cookie`
+    metadata when `refresh_token` is empty; Logout clears it. Callers that send
+    the token in the body (gRPC, partner clients) are unaffected.
     """
 
     @_typing.overload
@@ -53,12 +62,14 @@ class AuthServiceStub:
     Refresh: _grpc.UnaryUnaryMultiCallable[_auth_pb2.RefreshRequest, _auth_pb2.RefreshResponse]
     """Refresh exchanges a refresh token for a new token pair. Refresh tokens
     rotate: the presented token is spent, and presenting a spent token again
-    revokes its whole family (UNAUTHENTICATED).
+    revokes its whole family (UNAUTHENTICATED). In session cookie mode without
+    a `refresh_token`, a missing or malformed cookie is UNAUTHENTICATED too.
     """
     Logout: _grpc.UnaryUnaryMultiCallable[_auth_pb2.LogoutRequest, _auth_pb2.LogoutResponse]
     """Logout revokes a refresh token (and its family). Idempotent: revoking an
     unknown or already revoked token succeeds. Access tokens stay valid until
-    they expire, so keep them short-lived.
+    they expire, so keep them short-lived. In session cookie mode it also
+    clears the cookie, with or without a token to revoke.
     """
     GetMe: _grpc.UnaryUnaryMultiCallable[_auth_pb2.GetMeRequest, _auth_pb2.GetMeResponse]
     """GetMe returns the caller's user."""
@@ -76,6 +87,15 @@ class AuthServiceAsyncStub(AuthServiceStub):
     the public keys from GetJwks. Register, Login, Refresh, Logout and GetJwks
     are public; the rest identify the caller by the access token in the
     `authorization: Bearer <JWT>` metadata.
+
+    Session cookie mode (for web pages): Login, Refresh and Logout with
+    `session_cookie: true` keep the refresh token out of the page's reach. The
+    token then travels only in the cookie `__Host-cinema_refresh` (HttpOnly,
+    Secure, SameSite=Strict, Path=/): the response sets it with `set-cookie`
+    metadata (an HTTP `Set-Cookie` header at the REST edge) and leaves
+    `tokens.refresh_token` empty; Refresh and Logout read it from the `cookie`
+    metadata when `refresh_token` is empty; Logout clears it. Callers that send
+    the token in the body (gRPC, partner clients) are unaffected.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -93,12 +113,14 @@ class AuthServiceAsyncStub(AuthServiceStub):
     Refresh: _aio.UnaryUnaryMultiCallable[_auth_pb2.RefreshRequest, _auth_pb2.RefreshResponse]  # type: ignore[assignment]
     """Refresh exchanges a refresh token for a new token pair. Refresh tokens
     rotate: the presented token is spent, and presenting a spent token again
-    revokes its whole family (UNAUTHENTICATED).
+    revokes its whole family (UNAUTHENTICATED). In session cookie mode without
+    a `refresh_token`, a missing or malformed cookie is UNAUTHENTICATED too.
     """
     Logout: _aio.UnaryUnaryMultiCallable[_auth_pb2.LogoutRequest, _auth_pb2.LogoutResponse]  # type: ignore[assignment]
     """Logout revokes a refresh token (and its family). Idempotent: revoking an
     unknown or already revoked token succeeds. Access tokens stay valid until
-    they expire, so keep them short-lived.
+    they expire, so keep them short-lived. In session cookie mode it also
+    clears the cookie, with or without a token to revoke.
     """
     GetMe: _aio.UnaryUnaryMultiCallable[_auth_pb2.GetMeRequest, _auth_pb2.GetMeResponse]  # type: ignore[assignment]
     """GetMe returns the caller's user."""
@@ -115,6 +137,15 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     the public keys from GetJwks. Register, Login, Refresh, Logout and GetJwks
     are public; the rest identify the caller by the access token in the
     `authorization: Bearer <JWT>` metadata.
+
+    Session cookie mode (for web pages): Login, Refresh and Logout with
+    `session_cookie: true` keep the refresh token out of the page's reach. The
+    token then travels only in the cookie `__Host-cinema_refresh` (HttpOnly,
+    Secure, SameSite=Strict, Path=/): the response sets it with `set-cookie`
+    metadata (an HTTP `Set-Cookie` header at the REST edge) and leaves
+    `tokens.refresh_token` empty; Refresh and Logout read it from the `cookie`
+    metadata when `refresh_token` is empty; Logout clears it. Callers that send
+    the token in the body (gRPC, partner clients) are unaffected.
     """
 
     @_abc_1.abstractmethod
@@ -148,7 +179,8 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_auth_pb2.RefreshResponse, _abc.Awaitable[_auth_pb2.RefreshResponse]]:
         """Refresh exchanges a refresh token for a new token pair. Refresh tokens
         rotate: the presented token is spent, and presenting a spent token again
-        revokes its whole family (UNAUTHENTICATED).
+        revokes its whole family (UNAUTHENTICATED). In session cookie mode without
+        a `refresh_token`, a missing or malformed cookie is UNAUTHENTICATED too.
         """
 
     @_abc_1.abstractmethod
@@ -159,7 +191,8 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_auth_pb2.LogoutResponse, _abc.Awaitable[_auth_pb2.LogoutResponse]]:
         """Logout revokes a refresh token (and its family). Idempotent: revoking an
         unknown or already revoked token succeeds. Access tokens stay valid until
-        they expire, so keep them short-lived.
+        they expire, so keep them short-lived. In session cookie mode it also
+        clears the cookie, with or without a token to revoke.
         """
 
     @_abc_1.abstractmethod

@@ -531,6 +531,66 @@ class ListMyRatingsResponse(_message.Message):
 Global___ListMyRatingsResponse: _TypeAlias = ListMyRatingsResponse  # noqa: Y015
 
 @_typing.final
+class BatchGetMyRatingsRequest(_message.Message):
+    """BatchGetMyRatingsRequest is the input of LikesService.BatchGetMyRatings."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILM_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def film_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """UUIDs of the films, 1-100; repeated ids count once. In the URL:
+        `?filmIds=<id>&filmIds=<id>`.
+        """
+
+    def __init__(
+        self,
+        *,
+        film_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["film_ids", b"film_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchGetMyRatingsRequest: _TypeAlias = BatchGetMyRatingsRequest  # noqa: Y015
+
+@_typing.final
+class BatchGetMyRatingsResponse(_message.Message):
+    """BatchGetMyRatingsResponse is the output of LikesService.BatchGetMyRatings."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RATINGS_FIELD_NUMBER: _builtins.int
+    EXCLUDED_FILM_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def ratings(self) -> _containers.RepeatedCompositeFieldContainer[Global___FilmRating]:
+        """The caller's ratings of the requested films, in request order (the first
+        time an id appears); a film the caller has not rated (or an unknown id)
+        is absent. `film` is not set: the page already has the films it asks
+        about.
+        """
+
+    @_builtins.property
+    def excluded_film_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The requested films the caller marked "not interested", in request order."""
+
+    def __init__(
+        self,
+        *,
+        ratings: _abc.Iterable[Global___FilmRating] | None = ...,
+        excluded_film_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["excluded_film_ids", b"excluded_film_ids", "ratings", b"ratings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchGetMyRatingsResponse: _TypeAlias = BatchGetMyRatingsResponse  # noqa: Y015
+
+@_typing.final
 class ListMyExclusionsRequest(_message.Message):
     """ListMyExclusionsRequest is the input of LikesService.ListMyExclusions."""
 

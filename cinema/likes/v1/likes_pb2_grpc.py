@@ -68,6 +68,11 @@ class LikesServiceStub:
                 request_serializer=cinema_dot_likes_dot_v1_dot_likes__pb2.ListMyRatingsRequest.SerializeToString,
                 response_deserializer=cinema_dot_likes_dot_v1_dot_likes__pb2.ListMyRatingsResponse.FromString,
                 _registered_method=True)
+        self.BatchGetMyRatings = channel.unary_unary(
+                '/cinema.likes.v1.LikesService/BatchGetMyRatings',
+                request_serializer=cinema_dot_likes_dot_v1_dot_likes__pb2.BatchGetMyRatingsRequest.SerializeToString,
+                response_deserializer=cinema_dot_likes_dot_v1_dot_likes__pb2.BatchGetMyRatingsResponse.FromString,
+                _registered_method=True)
         self.ListMyExclusions = channel.unary_unary(
                 '/cinema.likes.v1.LikesService/ListMyExclusions',
                 request_serializer=cinema_dot_likes_dot_v1_dot_likes__pb2.ListMyExclusionsRequest.SerializeToString,
@@ -140,6 +145,16 @@ class LikesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchGetMyRatings(self, request, context):
+        """BatchGetMyRatings returns the caller's ratings and exclusions of the given
+        films in one call, for a page that shows those films (cards, a film page).
+        INVALID_ARGUMENT (field `film_ids`) for no ids, more than 100, or an id
+        that is not a UUID.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListMyExclusions(self, request, context):
         """ListMyExclusions lists the caller's excluded films, newest first.
         """
@@ -196,6 +211,11 @@ def add_LikesServiceServicer_to_server(servicer, server):
                     servicer.ListMyRatings,
                     request_deserializer=cinema_dot_likes_dot_v1_dot_likes__pb2.ListMyRatingsRequest.FromString,
                     response_serializer=cinema_dot_likes_dot_v1_dot_likes__pb2.ListMyRatingsResponse.SerializeToString,
+            ),
+            'BatchGetMyRatings': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetMyRatings,
+                    request_deserializer=cinema_dot_likes_dot_v1_dot_likes__pb2.BatchGetMyRatingsRequest.FromString,
+                    response_serializer=cinema_dot_likes_dot_v1_dot_likes__pb2.BatchGetMyRatingsResponse.SerializeToString,
             ),
             'ListMyExclusions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMyExclusions,
@@ -379,6 +399,33 @@ class LikesService:
             '/cinema.likes.v1.LikesService/ListMyRatings',
             cinema_dot_likes_dot_v1_dot_likes__pb2.ListMyRatingsRequest.SerializeToString,
             cinema_dot_likes_dot_v1_dot_likes__pb2.ListMyRatingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetMyRatings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cinema.likes.v1.LikesService/BatchGetMyRatings',
+            cinema_dot_likes_dot_v1_dot_likes__pb2.BatchGetMyRatingsRequest.SerializeToString,
+            cinema_dot_likes_dot_v1_dot_likes__pb2.BatchGetMyRatingsResponse.FromString,
             options,
             channel_credentials,
             insecure,

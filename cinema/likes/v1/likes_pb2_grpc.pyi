@@ -59,6 +59,12 @@ class LikesServiceStub:
     """
     ListMyRatings: _grpc.UnaryUnaryMultiCallable[_likes_pb2.ListMyRatingsRequest, _likes_pb2.ListMyRatingsResponse]
     """ListMyRatings lists the caller's ratings, most recently changed first."""
+    BatchGetMyRatings: _grpc.UnaryUnaryMultiCallable[_likes_pb2.BatchGetMyRatingsRequest, _likes_pb2.BatchGetMyRatingsResponse]
+    """BatchGetMyRatings returns the caller's ratings and exclusions of the given
+    films in one call, for a page that shows those films (cards, a film page).
+    INVALID_ARGUMENT (field `film_ids`) for no ids, more than 100, or an id
+    that is not a UUID.
+    """
     ListMyExclusions: _grpc.UnaryUnaryMultiCallable[_likes_pb2.ListMyExclusionsRequest, _likes_pb2.ListMyExclusionsResponse]
     """ListMyExclusions lists the caller's excluded films, newest first."""
     GetFilmStats: _grpc.UnaryUnaryMultiCallable[_likes_pb2.GetFilmStatsRequest, _likes_pb2.GetFilmStatsResponse]
@@ -100,6 +106,12 @@ class LikesServiceAsyncStub(LikesServiceStub):
     """
     ListMyRatings: _aio.UnaryUnaryMultiCallable[_likes_pb2.ListMyRatingsRequest, _likes_pb2.ListMyRatingsResponse]  # type: ignore[assignment]
     """ListMyRatings lists the caller's ratings, most recently changed first."""
+    BatchGetMyRatings: _aio.UnaryUnaryMultiCallable[_likes_pb2.BatchGetMyRatingsRequest, _likes_pb2.BatchGetMyRatingsResponse]  # type: ignore[assignment]
+    """BatchGetMyRatings returns the caller's ratings and exclusions of the given
+    films in one call, for a page that shows those films (cards, a film page).
+    INVALID_ARGUMENT (field `film_ids`) for no ids, more than 100, or an id
+    that is not a UUID.
+    """
     ListMyExclusions: _aio.UnaryUnaryMultiCallable[_likes_pb2.ListMyExclusionsRequest, _likes_pb2.ListMyExclusionsResponse]  # type: ignore[assignment]
     """ListMyExclusions lists the caller's excluded films, newest first."""
     GetFilmStats: _aio.UnaryUnaryMultiCallable[_likes_pb2.GetFilmStatsRequest, _likes_pb2.GetFilmStatsResponse]  # type: ignore[assignment]
@@ -174,6 +186,18 @@ class LikesServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_likes_pb2.ListMyRatingsResponse, _abc.Awaitable[_likes_pb2.ListMyRatingsResponse]]:
         """ListMyRatings lists the caller's ratings, most recently changed first."""
+
+    @_abc_1.abstractmethod
+    def BatchGetMyRatings(
+        self,
+        request: _likes_pb2.BatchGetMyRatingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_likes_pb2.BatchGetMyRatingsResponse, _abc.Awaitable[_likes_pb2.BatchGetMyRatingsResponse]]:
+        """BatchGetMyRatings returns the caller's ratings and exclusions of the given
+        films in one call, for a page that shows those films (cards, a film page).
+        INVALID_ARGUMENT (field `film_ids`) for no ids, more than 100, or an id
+        that is not a UUID.
+        """
 
     @_abc_1.abstractmethod
     def ListMyExclusions(

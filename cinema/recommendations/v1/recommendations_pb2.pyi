@@ -523,3 +523,222 @@ class StreamRefreshesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StreamRefreshesResponse: _TypeAlias = StreamRefreshesResponse  # noqa: Y015
+
+@_typing.final
+class GetOperatorStatsRequest(_message.Message):
+    """GetOperatorStatsRequest is the input of RecommendationService.GetOperatorStats."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetOperatorStatsRequest: _TypeAlias = GetOperatorStatsRequest  # noqa: Y015
+
+@_typing.final
+class OperatorPoint(_message.Message):
+    """OperatorPoint is one value of an OperatorSeries."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIME_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    value: _builtins.float
+    """The value, in the unit its series names."""
+    @_builtins.property
+    def time(self) -> _timestamp_pb2.Timestamp:
+        """When the value was sampled (the end of the interval a rate covers)."""
+
+    def __init__(
+        self,
+        *,
+        time: _timestamp_pb2.Timestamp | None = ...,
+        value: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["time", b"time", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OperatorPoint: _TypeAlias = OperatorPoint  # noqa: Y015
+
+@_typing.final
+class OperatorSeries(_message.Message):
+    """OperatorSeries is one line of an operator chart: points oldest first, at most
+    one per sample interval. An interval with nothing to measure (a latency
+    quantile without refreshes, a grounding rate without suggestions) has no
+    point, so points may be fewer than samples.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LABEL_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    label: _builtins.str
+    """What the line is within its chart, for example a trigger ("event"), a
+    quantile ("p95"), an outcome ("ok") or an RPC method
+    ("cinema.likes.v1.LikesService/RateFilm"); empty for a chart's only line.
+    """
+    @_builtins.property
+    def points(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorPoint]:
+        """The values, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        label: _builtins.str = ...,
+        points: _abc.Iterable[Global___OperatorPoint] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["label", b"label", "points", b"points"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OperatorSeries: _TypeAlias = OperatorSeries  # noqa: Y015
+
+@_typing.final
+class GetOperatorStatsResponse(_message.Message):
+    """GetOperatorStatsResponse is the output of
+    RecommendationService.GetOperatorStats. Every chart is a list of series; a
+    chart whose metric has not been seen yet (no refresh since the start, say) is
+    an empty list. Rates are per minute over each sample interval.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SAMPLE_TIME_FIELD_NUMBER: _builtins.int
+    SAMPLE_INTERVAL_FIELD_NUMBER: _builtins.int
+    WINDOW_FIELD_NUMBER: _builtins.int
+    EVENTS_PER_MINUTE_FIELD_NUMBER: _builtins.int
+    REFRESH_LATENCY_SECONDS_FIELD_NUMBER: _builtins.int
+    REFRESHES_PER_MINUTE_FIELD_NUMBER: _builtins.int
+    MODEL_FIT_SECONDS_FIELD_NUMBER: _builtins.int
+    MODEL_AGE_SECONDS_FIELD_NUMBER: _builtins.int
+    LLM_CALLS_PER_MINUTE_FIELD_NUMBER: _builtins.int
+    LLM_BUDGET_REMAINING_FIELD_NUMBER: _builtins.int
+    LLM_BUDGET_PER_HOUR_FIELD_NUMBER: _builtins.int
+    LLM_BREAKER_STATE_FIELD_NUMBER: _builtins.int
+    LLM_GROUNDING_RATE_FIELD_NUMBER: _builtins.int
+    RPC_ERRORS_PER_MINUTE_FIELD_NUMBER: _builtins.int
+    llm_budget_per_hour: _builtins.int
+    """The size of GigaChat's hourly budget (CINEMA_LLM_CALLS_PER_HOUR), so that
+    llm_budget_remaining reads as a share; from cinema_llm_budget_calls_per_hour.
+    """
+    @_builtins.property
+    def sample_time(self) -> _timestamp_pb2.Timestamp:
+        """When the newest point was sampled (this call's own reading)."""
+
+    @_builtins.property
+    def sample_interval(self) -> _duration_pb2.Duration:
+        """How often the service samples its metrics (CINEMA_RECOMMENDATIONS_OPERATOR_SAMPLE_SECONDS)."""
+
+    @_builtins.property
+    def window(self) -> _duration_pb2.Duration:
+        """How far back the series reach at most (CINEMA_RECOMMENDATIONS_OPERATOR_WINDOW_SECONDS)."""
+
+    @_builtins.property
+    def events_per_minute(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorSeries]:
+        """Likes events the recommender folded into its projection, per minute, by
+        kind ("liked", "disliked", "cleared", "excluded", "included",
+        "more_like_this"); from cinema_recommendation_events_total.
+        """
+
+    @_builtins.property
+    def refresh_latency_seconds(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorSeries]:
+        """Like-to-new-list latency in seconds: quantiles "p50" and "p95" of the wall
+        time of refreshes triggered by likes events (trigger "event"), from
+        request to stored list (the debounce wait before it,
+        CINEMA_RECOMMENDATIONS_DEBOUNCE_SECONDS, comes on top), over each interval;
+        from the cinema_recommendation_refresh_seconds histogram, interpolated
+        linearly within the bucket the quantile falls in.
+        """
+
+    @_builtins.property
+    def refreshes_per_minute(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorSeries]:
+        """List refreshes per minute by trigger ("event": likes events, after the
+        debounce; "more_like_this"; "sweep"; "user": RefreshMyRecommendations;
+        "llm_follow_up": the GigaChat pass after a local one; "first_read";
+        "stream": StreamRefreshes); from
+        cinema_recommendation_refreshes_total.
+        """
+
+    @_builtins.property
+    def model_fit_seconds(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorSeries]:
+        """Seconds the last model fit took, by kind ("fit": catalog and likes,
+        "refit": new likes only); from cinema_recommendation_model_fit_seconds.
+        """
+
+    @_builtins.property
+    def model_age_seconds(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorSeries]:
+        """Age of the fitted models in seconds (time since the last fit or refit
+        ended); from cinema_recommendation_model_fitted_timestamp_seconds.
+        """
+
+    @_builtins.property
+    def llm_calls_per_minute(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorSeries]:
+        """Requests for GigaChat picks per minute, by outcome ("ok", "cached",
+        "budget", "breaker", "failed", ...); from cinema_llm_requests_total.
+        """
+
+    @_builtins.property
+    def llm_budget_remaining(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorSeries]:
+        """GigaChat calls left in the sliding hour's budget; from
+        cinema_llm_budget_remaining.
+        """
+
+    @_builtins.property
+    def llm_breaker_state(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorSeries]:
+        """GigaChat's circuit breaker: 0 closed, 1 half-open, 2 open; from
+        cinema_llm_breaker_state.
+        """
+
+    @_builtins.property
+    def llm_grounding_rate(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorSeries]:
+        """Share (0..1) of the films GigaChat suggested that were grounded (found in
+        the catalog or among the candidates) over each interval; from
+        cinema_llm_grounded_films_total / cinema_llm_suggested_films_total.
+        """
+
+    @_builtins.property
+    def rpc_errors_per_minute(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorSeries]:
+        """RPCs that failed, per minute, by method ("package.Service/Method"): every
+        status but OK and CANCELLED (the caller gave up, as a watch stream does when
+        its page closes); from grpc_server_handled_total. These are the
+        RPCs served by the process that answers this call: in the embedded stack
+        (`cinema up`, one process) every service's; in the production topology
+        (one process per service) the recommender's own only.
+        """
+
+    def __init__(
+        self,
+        *,
+        sample_time: _timestamp_pb2.Timestamp | None = ...,
+        sample_interval: _duration_pb2.Duration | None = ...,
+        window: _duration_pb2.Duration | None = ...,
+        events_per_minute: _abc.Iterable[Global___OperatorSeries] | None = ...,
+        refresh_latency_seconds: _abc.Iterable[Global___OperatorSeries] | None = ...,
+        refreshes_per_minute: _abc.Iterable[Global___OperatorSeries] | None = ...,
+        model_fit_seconds: _abc.Iterable[Global___OperatorSeries] | None = ...,
+        model_age_seconds: _abc.Iterable[Global___OperatorSeries] | None = ...,
+        llm_calls_per_minute: _abc.Iterable[Global___OperatorSeries] | None = ...,
+        llm_budget_remaining: _abc.Iterable[Global___OperatorSeries] | None = ...,
+        llm_budget_per_hour: _builtins.int = ...,
+        llm_breaker_state: _abc.Iterable[Global___OperatorSeries] | None = ...,
+        llm_grounding_rate: _abc.Iterable[Global___OperatorSeries] | None = ...,
+        rpc_errors_per_minute: _abc.Iterable[Global___OperatorSeries] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sample_interval", b"sample_interval", "sample_time", b"sample_time", "window", b"window"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events_per_minute", b"events_per_minute", "llm_breaker_state", b"llm_breaker_state", "llm_budget_per_hour", b"llm_budget_per_hour", "llm_budget_remaining", b"llm_budget_remaining", "llm_calls_per_minute", b"llm_calls_per_minute", "llm_grounding_rate", b"llm_grounding_rate", "model_age_seconds", b"model_age_seconds", "model_fit_seconds", b"model_fit_seconds", "refresh_latency_seconds", b"refresh_latency_seconds", "refreshes_per_minute", b"refreshes_per_minute", "rpc_errors_per_minute", b"rpc_errors_per_minute", "sample_interval", b"sample_interval", "sample_time", b"sample_time", "window", b"window"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetOperatorStatsResponse: _TypeAlias = GetOperatorStatsResponse  # noqa: Y015

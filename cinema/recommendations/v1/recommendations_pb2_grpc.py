@@ -30,7 +30,8 @@ class RecommendationServiceStub:
     the pipeline that refreshes the lists from likes (collaborative and content
     models, GigaChat under a budget, top-rated fallback). Lists never contain
     films the user rated or excluded. The caller is identified by the access
-    token; GetSimilarFilms is public; StreamRefreshes needs ROLE_SERVICE.
+    token; GetSimilarFilms is public; StreamRefreshes needs ROLE_SERVICE;
+    GetOperatorStats needs ROLE_ADMIN.
     """
 
     def __init__(self, channel):
@@ -64,6 +65,11 @@ class RecommendationServiceStub:
                 request_serializer=cinema_dot_recommendations_dot_v1_dot_recommendations__pb2.StreamRefreshesRequest.SerializeToString,
                 response_deserializer=cinema_dot_recommendations_dot_v1_dot_recommendations__pb2.StreamRefreshesResponse.FromString,
                 _registered_method=True)
+        self.GetOperatorStats = channel.unary_unary(
+                '/cinema.recommendations.v1.RecommendationService/GetOperatorStats',
+                request_serializer=cinema_dot_recommendations_dot_v1_dot_recommendations__pb2.GetOperatorStatsRequest.SerializeToString,
+                response_deserializer=cinema_dot_recommendations_dot_v1_dot_recommendations__pb2.GetOperatorStatsResponse.FromString,
+                _registered_method=True)
 
 
 class RecommendationServiceServicer:
@@ -71,7 +77,8 @@ class RecommendationServiceServicer:
     the pipeline that refreshes the lists from likes (collaborative and content
     models, GigaChat under a budget, top-rated fallback). Lists never contain
     films the user rated or excluded. The caller is identified by the access
-    token; GetSimilarFilms is public; StreamRefreshes needs ROLE_SERVICE.
+    token; GetSimilarFilms is public; StreamRefreshes needs ROLE_SERVICE;
+    GetOperatorStats needs ROLE_ADMIN.
     """
 
     def GetMyRecommendations(self, request, context):
@@ -116,6 +123,18 @@ class RecommendationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetOperatorStats(self, request, context):
+        """GetOperatorStats returns what an operator of the recommender asks first, as
+        short time series sampled from this service's own Prometheus metrics: likes
+        events folded, like-to-new-list latency, refreshes by trigger, model fit
+        time and freshness, GigaChat calls, budget and breaker, grounding rate, and
+        failed RPCs by method. Needs ROLE_ADMIN: PERMISSION_DENIED (HTTP 403) for
+        any other token, UNAUTHENTICATED (401) without one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecommendationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -144,6 +163,11 @@ def add_RecommendationServiceServicer_to_server(servicer, server):
                     request_deserializer=cinema_dot_recommendations_dot_v1_dot_recommendations__pb2.StreamRefreshesRequest.FromString,
                     response_serializer=cinema_dot_recommendations_dot_v1_dot_recommendations__pb2.StreamRefreshesResponse.SerializeToString,
             ),
+            'GetOperatorStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOperatorStats,
+                    request_deserializer=cinema_dot_recommendations_dot_v1_dot_recommendations__pb2.GetOperatorStatsRequest.FromString,
+                    response_serializer=cinema_dot_recommendations_dot_v1_dot_recommendations__pb2.GetOperatorStatsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'cinema.recommendations.v1.RecommendationService', rpc_method_handlers)
@@ -157,7 +181,8 @@ class RecommendationService:
     the pipeline that refreshes the lists from likes (collaborative and content
     models, GigaChat under a budget, top-rated fallback). Lists never contain
     films the user rated or excluded. The caller is identified by the access
-    token; GetSimilarFilms is public; StreamRefreshes needs ROLE_SERVICE.
+    token; GetSimilarFilms is public; StreamRefreshes needs ROLE_SERVICE;
+    GetOperatorStats needs ROLE_ADMIN.
     """
 
     @staticmethod
@@ -285,6 +310,33 @@ class RecommendationService:
             '/cinema.recommendations.v1.RecommendationService/StreamRefreshes',
             cinema_dot_recommendations_dot_v1_dot_recommendations__pb2.StreamRefreshesRequest.SerializeToString,
             cinema_dot_recommendations_dot_v1_dot_recommendations__pb2.StreamRefreshesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOperatorStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cinema.recommendations.v1.RecommendationService/GetOperatorStats',
+            cinema_dot_recommendations_dot_v1_dot_recommendations__pb2.GetOperatorStatsRequest.SerializeToString,
+            cinema_dot_recommendations_dot_v1_dot_recommendations__pb2.GetOperatorStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

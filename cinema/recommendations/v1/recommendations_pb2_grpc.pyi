@@ -32,7 +32,8 @@ class RecommendationServiceStub:
     the pipeline that refreshes the lists from likes (collaborative and content
     models, GigaChat under a budget, top-rated fallback). Lists never contain
     films the user rated or excluded. The caller is identified by the access
-    token; GetSimilarFilms is public; StreamRefreshes needs ROLE_SERVICE.
+    token; GetSimilarFilms is public; StreamRefreshes needs ROLE_SERVICE;
+    GetOperatorStats needs ROLE_ADMIN.
     """
 
     @_typing.overload
@@ -61,6 +62,14 @@ class RecommendationServiceStub:
     for the same user may be coalesced into one refresh, each still answered).
     Responses may come out of request order. Internal: requires ROLE_SERVICE.
     """
+    GetOperatorStats: _grpc.UnaryUnaryMultiCallable[_recommendations_pb2.GetOperatorStatsRequest, _recommendations_pb2.GetOperatorStatsResponse]
+    """GetOperatorStats returns what an operator of the recommender asks first, as
+    short time series sampled from this service's own Prometheus metrics: likes
+    events folded, like-to-new-list latency, refreshes by trigger, model fit
+    time and freshness, GigaChat calls, budget and breaker, grounding rate, and
+    failed RPCs by method. Needs ROLE_ADMIN: PERMISSION_DENIED (HTTP 403) for
+    any other token, UNAUTHENTICATED (401) without one.
+    """
 
 @_typing.type_check_only
 class RecommendationServiceAsyncStub(RecommendationServiceStub):
@@ -68,7 +77,8 @@ class RecommendationServiceAsyncStub(RecommendationServiceStub):
     the pipeline that refreshes the lists from likes (collaborative and content
     models, GigaChat under a budget, top-rated fallback). Lists never contain
     films the user rated or excluded. The caller is identified by the access
-    token; GetSimilarFilms is public; StreamRefreshes needs ROLE_SERVICE.
+    token; GetSimilarFilms is public; StreamRefreshes needs ROLE_SERVICE;
+    GetOperatorStats needs ROLE_ADMIN.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -94,13 +104,22 @@ class RecommendationServiceAsyncStub(RecommendationServiceStub):
     for the same user may be coalesced into one refresh, each still answered).
     Responses may come out of request order. Internal: requires ROLE_SERVICE.
     """
+    GetOperatorStats: _aio.UnaryUnaryMultiCallable[_recommendations_pb2.GetOperatorStatsRequest, _recommendations_pb2.GetOperatorStatsResponse]  # type: ignore[assignment]
+    """GetOperatorStats returns what an operator of the recommender asks first, as
+    short time series sampled from this service's own Prometheus metrics: likes
+    events folded, like-to-new-list latency, refreshes by trigger, model fit
+    time and freshness, GigaChat calls, budget and breaker, grounding rate, and
+    failed RPCs by method. Needs ROLE_ADMIN: PERMISSION_DENIED (HTTP 403) for
+    any other token, UNAUTHENTICATED (401) without one.
+    """
 
 class RecommendationServiceServicer(metaclass=_abc_1.ABCMeta):
     """RecommendationService owns per-user recommendation lists, similar films and
     the pipeline that refreshes the lists from likes (collaborative and content
     models, GigaChat under a budget, top-rated fallback). Lists never contain
     films the user rated or excluded. The caller is identified by the access
-    token; GetSimilarFilms is public; StreamRefreshes needs ROLE_SERVICE.
+    token; GetSimilarFilms is public; StreamRefreshes needs ROLE_SERVICE;
+    GetOperatorStats needs ROLE_ADMIN.
     """
 
     @_abc_1.abstractmethod
@@ -153,6 +172,20 @@ class RecommendationServiceServicer(metaclass=_abc_1.ABCMeta):
         one user's list and yields one response when that refresh ends (requests
         for the same user may be coalesced into one refresh, each still answered).
         Responses may come out of request order. Internal: requires ROLE_SERVICE.
+        """
+
+    @_abc_1.abstractmethod
+    def GetOperatorStats(
+        self,
+        request: _recommendations_pb2.GetOperatorStatsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_recommendations_pb2.GetOperatorStatsResponse, _abc.Awaitable[_recommendations_pb2.GetOperatorStatsResponse]]:
+        """GetOperatorStats returns what an operator of the recommender asks first, as
+        short time series sampled from this service's own Prometheus metrics: likes
+        events folded, like-to-new-list latency, refreshes by trigger, model fit
+        time and freshness, GigaChat calls, budget and breaker, grounding rate, and
+        failed RPCs by method. Needs ROLE_ADMIN: PERMISSION_DENIED (HTTP 403) for
+        any other token, UNAUTHENTICATED (401) without one.
         """
 
 def add_RecommendationServiceServicer_to_server(servicer: RecommendationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -22,16 +22,24 @@ class HourlyBudget:
     def __init__(self, calls_per_hour: int, clock: Clock, window_seconds: float = HOUR) -> None:
         self._limit = calls_per_hour
         self._spent = SlidingWindow(calls_per_hour, window_seconds, clock)
+        metrics.BUDGET_PER_HOUR.set(calls_per_hour)
+        metrics.BUDGET_REMAINING.set(calls_per_hour)
 
     @property
     def remaining(self) -> int:
         return max(0, self._limit - self._spent.count(_CALLS))
+
+    def publish(self) -> None:
+        """Sets ``cinema_llm_budget_remaining`` to the calls left now. The window slides,
+        so the gauge is as current as its last publish: each spend and each reading."""
+        metrics.BUDGET_REMAINING.set(self.remaining)
 
     def try_spend(self) -> bool:
         """Take one call from the budget, or say no (never waits)."""
         if self._spent.retry_after(_CALLS) is not None:
             return False
         self._spent.record(_CALLS)
+        self.publish()
         return True
 
 
@@ -93,6 +101,11 @@ class CircuitBreaker:
             self._opened_at = self._clock()
             self._probing = False
             metrics.BREAKER_STATE.set(BreakerState.OPEN)
+
+    def publish(self) -> None:
+        """Sets ``cinema_llm_breaker_state`` to the state now: an open breaker turns
+        half-open with time alone, with no call to say so."""
+        metrics.BREAKER_STATE.set(self.state)
 
     def abandon(self) -> None:
         """A call the breaker allowed ended with no verdict (cancelled): free the trial."""

@@ -38,3 +38,9 @@ BUDGET_REFUSALS = Counter(
 BREAKER_STATE = Gauge(
     "cinema_llm_breaker_state", "GigaChat circuit breaker: 0 closed, 1 half-open, 2 open."
 )
+BUDGET_REMAINING = Gauge(
+    "cinema_llm_budget_remaining", "GigaChat calls left in the sliding hour's budget."
+)
+BUDGET_PER_HOUR = Gauge(
+    "cinema_llm_budget_calls_per_hour", "The size of GigaChat's hourly budget, in calls."
+)

@@ -99,6 +99,11 @@ class LlmSource:
     def budget_remaining(self) -> int:
         return self._budget.remaining
 
+    def publish_metrics(self) -> None:
+        """Brings the gauges that change with time alone (budget, breaker) up to now."""
+        self._budget.publish()
+        self._breaker.publish()
+
     async def generate(self, profile: TasteProfile, *, limit: int = DEFAULT_LIMIT) -> LlmResult:
         """GigaChat's titles for this taste, grounded in the catalog by the grounder."""
         mode = LlmMode.GENERATE
