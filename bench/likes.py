@@ -35,7 +35,7 @@ from typing import Any
 
 import grpc
 
-from bench.grpc_load import parse_ghz, protoset
+from bench.grpc_load import BareGrpc, parse_ghz, protoset
 from bench.loads import Load, interleaved
 from bench.report import Result, emit, progress
 from bench.stack import CinemaUp, User
@@ -177,12 +177,23 @@ def rate_film(quick: bool, concurrency: int) -> None:
             cpu["ratings"] += load.requests
             return load
 
-        pair = interleaved(
-            {"project": project_round, "baseline": lambda: driver_loop(driver, films, seconds)},
-            rounds=rounds,
-        )
-    project, baseline = pair["project"], pair["baseline"]
+        # The ceiling: a bare grpc.aio server answering RateFilm with fixed bytes does no
+        # work at all, yet a call through it costs about what the driver's whole loop does.
+        answer = likes_pb2.RateFilmResponse().SerializeToString()
+        with BareGrpc({RATE_FILM: answer}) as bare:
+            pair = interleaved(
+                {
+                    "project": project_round,
+                    "baseline": lambda: driver_loop(driver, films, seconds),
+                    "grpc_floor": lambda: ghz_requests(
+                        bare.address, requests, user, concurrency, seconds
+                    ),
+                },
+                rounds=rounds,
+            )
+    project, baseline, floor = pair["project"], pair["baseline"], pair["grpc_floor"]
     ratio = project.rps / baseline.rps if baseline.rps else 0.0
+    floor_ratio = floor.rps / baseline.rps if baseline.rps else 0.0
     # What a rating costs `cinema up` in CPU (all its threads): the rate a core could take.
     cpu_ms = 1000 * cpu["seconds"] / cpu["ratings"] if cpu["ratings"] else 0.0
     emit(
@@ -192,11 +203,16 @@ def rate_film(quick: bool, concurrency: int) -> None:
             met=ratio >= 0.5 and project.rps >= 1000 and project.errors == 0,
             ratio=round(ratio, 3),
             project={**project.absolutes(), "cpu_ms_per_rating": round(cpu_ms, 3)},
-            baseline=baseline.absolutes(),
+            baseline={
+                **baseline.absolutes(),
+                "grpc_floor_rps": floor.rps,
+                "grpc_floor_ratio": round(floor_ratio, 3),
+            },
             notes=(
                 f"RateFilm via gRPC on cinema up (embedded), ghz -c{concurrency}, each call a"
                 " change; baseline: sqlite3 alone, the store's read+upsert+event statements,"
-                " one transaction per rating"
+                " one transaction per rating; grpc_floor: a bare grpc.aio server answering"
+                " RateFilm with fixed bytes (no store, no kit), against the same baseline"
             ),
         )
     )
