@@ -55,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 def announce(topology: Topology) -> None:
     """Where everything listens, one line each (like `cinema up`), then how long it took."""
     for name in SERVICES:
-        target = topology.targets[name]
-        print(f"{name:<16} gRPC  {target}  (grpcurl -plaintext {target} list)")
+        target, metrics = topology.targets[name], topology.metrics_urls[name]
+        print(f"{name:<16} gRPC  {target}  (grpcurl -plaintext {target} list; metrics: {metrics})")
     gateway, envoy = topology.gateway_url, topology.envoy_url
     print(f"{'gateway':<16} HTTP  {gateway}  (OpenAPI: {gateway}/docs)")
     print(f"{'envoy':<16} HTTP  {envoy}  (admin: {topology.envoy_admin_url})")

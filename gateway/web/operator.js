@@ -265,7 +265,7 @@ function charts(stats) {
       chartLines: errors,
       summary: `Сейчас: ${perMinute(total(errors))}${errors.length ? `; ${errors.map((line) => `${line.name} ${number(latest(line))}`).join(", ")}` : ""}.`,
       empty: "Ошибок за это время не было.",
-      note: "Ответы с кодом, отличным от OK и CANCELLED, по методам; в раздельном развёртывании — только методы рекомендателя.",
+      note: "Ответы с кодом, отличным от OK и CANCELLED, по методам всех четырёх сервисов.",
     },
   ];
 }
@@ -285,7 +285,10 @@ function draw(meta, board, stats) {
   const range = timeRange(stats);
   const interval = durationMs(stats.sampleInterval);
   const minutes = Math.round((durationMs(stats.window) || 900_000) / 60_000);
-  meta.textContent = `Метрики рекомендателя за последние ${minutes} мин, точка каждые ${number(interval / 1000, 1)} с. Обновлено в ${clock(range.to)}.`;
+  const silent = stats.unreachablePeers || [];
+  meta.textContent =
+    `Метрики рекомендателя за последние ${minutes} мин, точка каждые ${number(interval / 1000, 1)} с. Обновлено в ${clock(range.to)}.` +
+    (silent.length ? ` Не ответили (их ошибок в этой точке нет): ${silent.join(", ")}.` : "");
   clear(board).append(h("div", { class: "op-grid-charts" }, charts(stats).map((spec) => chart(spec, range))));
 }
 

@@ -84,6 +84,7 @@ def operator_stats(
         llm_breaker_state=operator_series(report.llm_breaker_state),
         llm_grounding_rate=operator_series(report.llm_grounding_rate),
         rpc_errors_per_minute=operator_series(report.rpc_errors_per_minute),
+        unreachable_peers=report.unreachable_peers,
     )
     response.sample_time.FromNanoseconds(int(report.sample_time * 1e9))
     response.sample_interval.FromNanoseconds(int(sample_seconds * 1e9))

@@ -7,7 +7,10 @@ window; a report turns consecutive readings into series: rates per minute from c
 deltas, latency quantiles from histogram bucket deltas, gauges as they were read.
 
 Embedded (`cinema up`, one process) the registry holds every service's RPC metrics; one
-process per service, it holds the recommender's own.
+process per service, it holds the recommender's own, and the other services' failed RPCs
+are read from their Prometheus endpoints at each sample (``operator_peers``): a reading
+keeps each peer's as a reading of its own, and a peer's series are rates between the
+readings in which it answered, so that one that stops answering only gets no new points.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry
+
+from services.recommendations.operator_peers import PeerReader
 
 #: The like-to-new-list latency: refreshes of this trigger, at these quantiles.
 LATENCY_TRIGGER = "event"
@@ -50,6 +55,10 @@ class Reading:
     suggested: float = 0.0
     grounded: float = 0.0
     rpc_errors: Mapping[str, float] = field(default_factory=dict)  # by service/method
+    #: The peers that answered at this sample, each one's failed RPCs as a reading.
+    peers: Mapping[str, Reading] = field(default_factory=dict)
+    #: The peers that did not answer at the latest sample.
+    unreachable: tuple[str, ...] = ()
 
     @classmethod
     def of_samples(cls, moment: float, samples: Iterable[tuple[str, Labels, float]]) -> Reading:
@@ -145,6 +154,7 @@ class Report:
     llm_breaker_state: Series
     llm_grounding_rate: Series
     rpc_errors_per_minute: Series
+    unreachable_peers: tuple[str, ...]
 
 
 def report(readings: Sequence[Reading]) -> Report:
@@ -165,8 +175,35 @@ def report(readings: Sequence[Reading]) -> Report:
         llm_budget_per_hour=int(last.budget_per_hour or 0),
         llm_breaker_state=gauges(readings, lambda r: _one(r.breaker_state)),
         llm_grounding_rate=grounding(pairs),
-        rpc_errors_per_minute=rates(pairs, lambda r: r.rpc_errors),
+        rpc_errors_per_minute=merged(
+            rates(pairs, lambda r: r.rpc_errors),
+            *(peer_rpc_errors(readings, peer) for peer in sorted(_peers(readings))),
+        ),
+        unreachable_peers=last.unreachable,
     )
+
+
+def _peers(readings: Sequence[Reading]) -> set[str]:
+    return {peer for reading in readings for peer in reading.peers}
+
+
+def peer_rpc_errors(readings: Sequence[Reading], peer: str) -> Series:
+    """A peer's failed RPCs per minute, between the readings in which it answered: over
+    an outage, one point at its end, the rate over the whole gap."""
+    answered = [reading.peers[peer] for reading in readings if peer in reading.peers]
+    return rates(list(itertools.pairwise(answered)), lambda r: r.rpc_errors)
+
+
+def merged(*charts: Series) -> Series:
+    """The lines of ``charts`` as one chart, the values of a label at one moment added up
+    (two replicas of a service, or a method both this process and a peer serve: health)."""
+    lines: dict[str, dict[float, float]] = {}
+    for chart in charts:
+        for label, points in chart.items():
+            line = lines.setdefault(label, {})
+            for moment, value in points:
+                line[moment] = line.get(moment, 0.0) + value
+    return {label: sorted(line.items()) for label, line in sorted(lines.items())}
 
 
 def _one(value: float | None) -> dict[str, float]:
@@ -252,12 +289,18 @@ def grounding(pairs: Sequence[tuple[Reading, Reading]]) -> Series:
     return {"": points} if points else {}
 
 
+def _peer(moment: float, samples: Iterable[tuple[str, Labels, float]]) -> Reading:
+    """A peer's failed RPCs (what else it measures is for its own operators)."""
+    return Reading(moment, rpc_errors=Reading.of_samples(moment, samples).rpc_errors)
+
+
 class OperatorStats:
     """The ring of readings and the worker that fills it: one reading per
     ``sample_seconds``, as many as fit in ``window_seconds``.
 
     ``before_reading`` brings gauges that change with time alone up to date (GigaChat's
     budget and breaker); it runs on the event loop, like everything that sets them.
+    ``peers`` reads the other services' endpoints at each sample (none: embedded).
     """
 
     def __init__(
@@ -267,30 +310,54 @@ class OperatorStats:
         registry: CollectorRegistry = REGISTRY,
         before_reading: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
+        peers: PeerReader | None = None,
     ) -> None:
         self.sample_seconds = sample_seconds
         self.window_seconds = window_seconds
         self._registry = registry
         self._before_reading = before_reading
         self._clock = clock
+        self._peers = peers
         self._readings: deque[Reading] = deque(maxlen=max(1, int(window_seconds // sample_seconds)))
 
     def read(self) -> Reading:
         self._before_reading()
         return Reading.of_samples(self._clock(), registry_samples(self._registry))
 
+    async def sample(self) -> Reading:
+        """Adds a reading of this process's registry and of every peer, at one moment, to
+        the ring; returns it."""
+        reading = self.read()
+        if self._peers is not None:
+            read = await self._peers.read()
+            peers = {peer: _peer(reading.time, got) for peer, got in read.answered.items()}
+            reading = replace(reading, peers=peers, unreachable=read.unreachable)
+        self._readings.append(reading)
+        return reading
+
     async def run(self) -> None:
         """Samples every ``sample_seconds`` until cancelled."""
         while True:
-            self._readings.append(self.read())
-            await asyncio.sleep(self.sample_seconds)
+            started = time.monotonic()
+            await self.sample()
+            # A peer's timeout is part of the interval, not added to it.
+            await asyncio.sleep(max(0.0, self.sample_seconds - (time.monotonic() - started)))
 
     def report(self) -> Report:
         """The charts over the window, up to a reading taken now. A sample taken moments
-        ago gives way to it: a rate over a sliver of time would be mostly noise."""
+        ago gives way to it: a rate over a sliver of time would be mostly noise. The peers
+        are read at samples only (a call never waits for them): a reading taken now keeps
+        what the last sample read of them."""
         readings, now = list(self._readings), self.read()
-        if len(readings) > 1 and now.time - readings[-1].time < self.sample_seconds / 2:
-            readings[-1] = now
+        if not readings:
+            return report([now])
+        last = readings[-1]
+        if len(readings) > 1 and now.time - last.time < self.sample_seconds / 2:
+            readings[-1] = replace(now, peers=last.peers, unreachable=last.unreachable)
         else:
-            readings.append(now)
+            readings.append(replace(now, unreachable=last.unreachable))
         return report(readings)
+
+    async def aclose(self) -> None:
+        if self._peers is not None:
+            await self._peers.aclose()

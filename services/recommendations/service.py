@@ -25,6 +25,7 @@ from services.recommendations.engines_state import EngineState
 from services.recommendations.events import EventSource, LikesStreamSource
 from services.recommendations.events_kafka import KafkaEventSource
 from services.recommendations.llm import create_llm_source
+from services.recommendations.operator_peers import PeerReader
 from services.recommendations.operator_stats import OperatorStats
 from services.recommendations.pipeline import Pipeline
 from services.recommendations.refresher import Refresher, StoreLlmCache
@@ -73,10 +74,12 @@ async def open_service(
     warn_without_service_token(mesh, service_token)
     source = event_source(mesh, config.recommendations_consumer_group, service_token)
     pipeline = Pipeline(store, source, refresher, engines, config, clock)
+    peers = config.operator_peers
     operator = OperatorStats(
         config.recommendations_operator_sample_seconds,
         config.recommendations_operator_window_seconds,
         before_reading=llm.publish_metrics,
+        peers=PeerReader(peers, runtime.hosted) if peers else None,
     )
     servicer = RecommendationServicer(
         store,
@@ -93,6 +96,7 @@ async def open_service(
         await llm.aclose()
         await source.close()
         await catalog.close()
+        await operator.aclose()
         await store.close()
 
     return ServiceSpec(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, HttpUrl, TypeAdapter, ValidationError, field_validator
 
 from services.kit.config import Section
+
+_URL = TypeAdapter(HttpUrl)
 
 
 class RecommendationsSettings(Section):
@@ -69,11 +71,37 @@ class RecommendationsSettings(Section):
     recommendations_operator_window_seconds: float = Field(
         900.0, gt=0, description="How far back the operator page's charts reach."
     )
+    recommendations_operator_peers: str = Field(
+        "",
+        description="Comma-separated Prometheus endpoints (http://host:port/metrics) of the "
+        "other services' processes, whose failed RPCs the operator page shows too; empty: "
+        "this process's own (embedded, every service's).",
+    )
     recommendations_blend_weights: dict[str, float] = Field(
         default_factory=dict,
         description='Blend weights by list (JSON, e.g. {"ease": 1, "content": 0.1}); '
         "unset ones keep their defaults: ease, knn, content, seed, llm, top_rated, most_liked.",
     )
+
+    @field_validator("recommendations_operator_peers")
+    @classmethod
+    def _peers_are_urls(cls, value: str) -> str:
+        for peer in _split(value):
+            try:
+                _URL.validate_python(peer)
+            except ValidationError as error:
+                reason = error.errors()[0]["msg"]
+                raise ValueError(f"{peer!r} is not an http(s) URL: {reason}") from None
+        return value
+
+    @property
+    def operator_peers(self) -> tuple[str, ...]:
+        """The peers' endpoints, each once, in the order given."""
+        return tuple(dict.fromkeys(_split(self.recommendations_operator_peers)))
+
+
+def _split(peers: str) -> list[str]:
+    return [peer.strip() for peer in peers.split(",") if peer.strip()]
 
 
 class GigaChatSettings(Section):

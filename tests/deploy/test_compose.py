@@ -324,3 +324,19 @@ def test_the_test_backends_publish_the_ports_the_test_fixtures_expect(
         port = urlsplit(default if "://" in default else f"tcp://{default}").port
         assert port in published, variable
     assert not any(service.get("build") for service in backends.values())
+
+
+def test_the_recommender_reads_every_other_services_metrics_for_the_operator_page(
+    stack: dict[str, dict[str, Any]],
+) -> None:
+    peers = stack["recommendations"]["environment"]["CINEMA_RECOMMENDATIONS_OPERATOR_PEERS"]
+    read = {}
+    for peer in peers.split(","):
+        url = urlsplit(peer)
+        assert url.scheme == "http" and url.path == "/metrics", peer
+        assert url.hostname in stack and url.hostname is not None, peer
+        read[url.hostname] = str(url.port)
+    assert set(read) == set(SERVICES) - {"recommendations"}, peers
+    for part, port in read.items():
+        assert stack[part]["environment"]["CINEMA_METRICS_PORT"] == port, part
+        assert stack[part]["environment"]["CINEMA_GRPC_HOST"] == "0.0.0.0", part  # metrics too

@@ -16,6 +16,7 @@ import grpc
 import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.processes import GRPCURL
 from tests.fixtures.backends import BACKEND_VARS, backend_url
@@ -134,12 +135,41 @@ def test_the_operator_command_documents_its_fixed_ports() -> None:
         ("--gateway-port", defaults.gateway),
         ("--envoy-port", defaults.envoy),
         ("--envoy-admin-port", defaults.envoy_admin),
+        ("--auth-metrics-port", defaults.auth_metrics),
+        ("--recommendations-metrics-port", defaults.recommendations_metrics),
     ):
         assert re.search(rf"{flag} \S+\s+.*\(default {port}\)", shown), (flag, shown)
     assert (defaults.auth, defaults.gateway, defaults.envoy) == (50061, 8000, 8080)
 
 
 ANNOUNCED = re.compile(r"^(\w+)\s+(gRPC|HTTP)\s+(\S+)\s")
+ANNOUNCED_METRICS = re.compile(r"^(\w+)\s+gRPC\s.*metrics: (\S+)\)$")
+
+
+async def _grpc_services_measured(http: httpx.AsyncClient, url: str) -> set[str]:
+    """The gRPC services whose RPCs the Prometheus endpoint ``url`` counts."""
+    reply = await http.get(url)
+    assert reply.status_code == 200, (url, reply.text[:300])
+    return {
+        sample.labels["grpc_service"]
+        for family in text_string_to_metric_families(reply.text)
+        for sample in family.samples
+        if sample.name == "grpc_server_started_total"
+    }
+
+
+async def test_each_service_measures_its_own_rpcs_and_the_recommender_reads_the_others(
+    production_topology: Topology,
+) -> None:
+    urls = production_topology.metrics_urls
+    async with httpx.AsyncClient(timeout=10) as http:
+        for name in SERVICES:
+            # The harness's health checks are RPCs each process counts, its own only.
+            measured = await _grpc_services_measured(http, urls[name])
+            others = set(SERVICE_NAMES.values()) - {SERVICE_NAMES[name]}
+            assert HEALTH in measured and not measured & others, (name, measured)
+    peers = production_topology.env["CINEMA_RECOMMENDATIONS_OPERATOR_PEERS"].split(",")
+    assert peers == [urls[name] for name in SERVICES if name != "recommendations"]
 
 
 async def _announcement(process: asyncio.subprocess.Process) -> tuple[dict[str, str], str]:
@@ -153,6 +183,8 @@ async def _announcement(process: asyncio.subprocess.Process) -> tuple[dict[str, 
             pytest.fail(f"python -m topology exited {await process.wait()}:\n{err}")
         if match := ANNOUNCED.match(line):
             announced[match[1]] = match[3]
+        if match := ANNOUNCED_METRICS.match(line.rstrip()):
+            announced[f"{match[1]} metrics"] = match[2]
         if started := re.match(r"started in [\d.]+ s \(run (\w+)\)", line):
             return announced, started[1]
 
@@ -169,10 +201,14 @@ async def test_python_m_topology_announces_what_listens_and_stops_on_ctrl_c(
     )  # fmt: skip
     try:
         announced, run_id = await _announcement(process)
-        assert set(announced) == {*SERVICES, "gateway", "envoy"}, announced
+        metrics = {f"{name} metrics" for name in SERVICES}
+        assert set(announced) == {*SERVICES, *metrics, "gateway", "envoy"}, announced
         for name in SERVICES:
             assert await _serving(announced[name], SERVICE_NAMES[name]), name
         async with httpx.AsyncClient(timeout=10) as http:
+            for name in SERVICES:
+                measured = await _grpc_services_measured(http, announced[f"{name} metrics"])
+                assert HEALTH in measured, name
             assert (await http.get(f"{announced['gateway']}/healthz")).status_code == 200
             found = await http.get(f"{announced['envoy']}/v1/films:search?query=matrix")
             assert found.json()["films"][0]["id"] == MATRIX, found.text

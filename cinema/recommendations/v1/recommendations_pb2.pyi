@@ -628,6 +628,7 @@ class GetOperatorStatsResponse(_message.Message):
     LLM_BREAKER_STATE_FIELD_NUMBER: _builtins.int
     LLM_GROUNDING_RATE_FIELD_NUMBER: _builtins.int
     RPC_ERRORS_PER_MINUTE_FIELD_NUMBER: _builtins.int
+    UNREACHABLE_PEERS_FIELD_NUMBER: _builtins.int
     llm_budget_per_hour: _builtins.int
     """The size of GigaChat's hourly budget (CINEMA_LLM_CALLS_PER_HOUR), so that
     llm_budget_remaining reads as a share; from cinema_llm_budget_calls_per_hour.
@@ -711,10 +712,22 @@ class GetOperatorStatsResponse(_message.Message):
     def rpc_errors_per_minute(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorSeries]:
         """RPCs that failed, per minute, by method ("package.Service/Method"): every
         status but OK and CANCELLED (the caller gave up, as a watch stream does when
-        its page closes); from grpc_server_handled_total. These are the
-        RPCs served by the process that answers this call: in the embedded stack
-        (`cinema up`, one process) every service's; in the production topology
-        (one process per service) the recommender's own only.
+        its page closes); from grpc_server_handled_total. In the embedded stack
+        (`cinema up`, one process) the process's own registry holds every
+        service's; in the production topology (one process per service) the
+        recommender's own are added to those of the other services, read at each
+        sample from their Prometheus endpoints
+        (CINEMA_RECOMMENDATIONS_OPERATOR_PEERS); a service the recommender's
+        process hosts is counted from its own registry only. A peer that does not
+        answer gets no new points until it does (see unreachable_peers).
+        """
+
+    @_builtins.property
+    def unreachable_peers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The Prometheus endpoints (CINEMA_RECOMMENDATIONS_OPERATOR_PEERS) that did
+        not answer at the latest sample (refused, timed out, or not Prometheus
+        text): their RPCs are missing from rpc_errors_per_minute's newest points.
+        Empty when every peer answered, and embedded (no peers).
         """
 
     def __init__(
@@ -734,10 +747,11 @@ class GetOperatorStatsResponse(_message.Message):
         llm_breaker_state: _abc.Iterable[Global___OperatorSeries] | None = ...,
         llm_grounding_rate: _abc.Iterable[Global___OperatorSeries] | None = ...,
         rpc_errors_per_minute: _abc.Iterable[Global___OperatorSeries] | None = ...,
+        unreachable_peers: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["sample_interval", b"sample_interval", "sample_time", b"sample_time", "window", b"window"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["events_per_minute", b"events_per_minute", "llm_breaker_state", b"llm_breaker_state", "llm_budget_per_hour", b"llm_budget_per_hour", "llm_budget_remaining", b"llm_budget_remaining", "llm_calls_per_minute", b"llm_calls_per_minute", "llm_grounding_rate", b"llm_grounding_rate", "model_age_seconds", b"model_age_seconds", "model_fit_seconds", b"model_fit_seconds", "refresh_latency_seconds", b"refresh_latency_seconds", "refreshes_per_minute", b"refreshes_per_minute", "rpc_errors_per_minute", b"rpc_errors_per_minute", "sample_interval", b"sample_interval", "sample_time", b"sample_time", "window", b"window"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events_per_minute", b"events_per_minute", "llm_breaker_state", b"llm_breaker_state", "llm_budget_per_hour", b"llm_budget_per_hour", "llm_budget_remaining", b"llm_budget_remaining", "llm_calls_per_minute", b"llm_calls_per_minute", "llm_grounding_rate", b"llm_grounding_rate", "model_age_seconds", b"model_age_seconds", "model_fit_seconds", b"model_fit_seconds", "refresh_latency_seconds", b"refresh_latency_seconds", "refreshes_per_minute", b"refreshes_per_minute", "rpc_errors_per_minute", b"rpc_errors_per_minute", "sample_interval", b"sample_interval", "sample_time", b"sample_time", "unreachable_peers", b"unreachable_peers", "window", b"window"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -128,8 +128,10 @@ class RecommendationServiceServicer:
         short time series sampled from this service's own Prometheus metrics: likes
         events folded, like-to-new-list latency, refreshes by trigger, model fit
         time and freshness, GigaChat calls, budget and breaker, grounding rate, and
-        failed RPCs by method. Needs ROLE_ADMIN: PERMISSION_DENIED (HTTP 403) for
-        any other token, UNAUTHENTICATED (401) without one.
+        failed RPCs by method across the mesh (in the production topology also
+        read from the other services' Prometheus endpoints,
+        CINEMA_RECOMMENDATIONS_OPERATOR_PEERS). Needs ROLE_ADMIN: PERMISSION_DENIED
+        (HTTP 403) for any other token, UNAUTHENTICATED (401) without one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

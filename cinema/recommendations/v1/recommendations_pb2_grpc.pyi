@@ -67,8 +67,10 @@ class RecommendationServiceStub:
     short time series sampled from this service's own Prometheus metrics: likes
     events folded, like-to-new-list latency, refreshes by trigger, model fit
     time and freshness, GigaChat calls, budget and breaker, grounding rate, and
-    failed RPCs by method. Needs ROLE_ADMIN: PERMISSION_DENIED (HTTP 403) for
-    any other token, UNAUTHENTICATED (401) without one.
+    failed RPCs by method across the mesh (in the production topology also
+    read from the other services' Prometheus endpoints,
+    CINEMA_RECOMMENDATIONS_OPERATOR_PEERS). Needs ROLE_ADMIN: PERMISSION_DENIED
+    (HTTP 403) for any other token, UNAUTHENTICATED (401) without one.
     """
 
 @_typing.type_check_only
@@ -109,8 +111,10 @@ class RecommendationServiceAsyncStub(RecommendationServiceStub):
     short time series sampled from this service's own Prometheus metrics: likes
     events folded, like-to-new-list latency, refreshes by trigger, model fit
     time and freshness, GigaChat calls, budget and breaker, grounding rate, and
-    failed RPCs by method. Needs ROLE_ADMIN: PERMISSION_DENIED (HTTP 403) for
-    any other token, UNAUTHENTICATED (401) without one.
+    failed RPCs by method across the mesh (in the production topology also
+    read from the other services' Prometheus endpoints,
+    CINEMA_RECOMMENDATIONS_OPERATOR_PEERS). Needs ROLE_ADMIN: PERMISSION_DENIED
+    (HTTP 403) for any other token, UNAUTHENTICATED (401) without one.
     """
 
 class RecommendationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -184,8 +188,10 @@ class RecommendationServiceServicer(metaclass=_abc_1.ABCMeta):
         short time series sampled from this service's own Prometheus metrics: likes
         events folded, like-to-new-list latency, refreshes by trigger, model fit
         time and freshness, GigaChat calls, budget and breaker, grounding rate, and
-        failed RPCs by method. Needs ROLE_ADMIN: PERMISSION_DENIED (HTTP 403) for
-        any other token, UNAUTHENTICATED (401) without one.
+        failed RPCs by method across the mesh (in the production topology also
+        read from the other services' Prometheus endpoints,
+        CINEMA_RECOMMENDATIONS_OPERATOR_PEERS). Needs ROLE_ADMIN: PERMISSION_DENIED
+        (HTTP 403) for any other token, UNAUTHENTICATED (401) without one.
         """
 
 def add_RecommendationServiceServicer_to_server(servicer: RecommendationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -7,11 +7,13 @@ here every 0.1 s, so that a few likes and refreshes show in a second.
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from collections.abc import AsyncIterator, Callable
 
 import grpc
 import pytest
+from prometheus_client import start_http_server
 
 from cinema.recommendations.v1 import recommendations_pb2 as pb
 from tests.fakes.gigachat import FakeGigaChat
@@ -107,3 +109,51 @@ async def test_a_fresh_service_has_empty_rates_and_current_gauges(
     # Nothing happened since the start: no rate has a line, but the budget is there, full.
     assert list(stats.events_per_minute) == [] and list(stats.refresh_latency_seconds) == []
     assert values(stats.llm_budget_remaining)[""][-1] == stats.llm_budget_per_hour
+
+
+async def test_the_embedded_stack_among_its_own_peers_counts_each_failure_once(
+    start_stack: StartStack, connect: Connect
+) -> None:
+    """Its own metrics port listed as a peer: the services it hosts are read from its
+    registry only, so three failures are three, not six."""
+    server, thread = start_http_server(0, addr="127.0.0.1")  # this process's registry
+    try:
+        own = f"http://127.0.0.1:{server.server_address[1]}/metrics"
+        stack = await start_stack(**SAMPLED_FAST, recommendations_operator_peers=own)
+        client = connect(stack)
+        operator = bearer(mint_token(stack, user_id=str(uuid.uuid4()), roles=("admin",)))
+
+        async def after_samples(count: int) -> pb.GetOperatorStatsResponse:
+            """The stats once the sampler has read ``count`` more times (a gauge's points)."""
+            seen = None
+            while True:
+                stats = await client.recommendations.GetOperatorStats(
+                    pb.GetOperatorStatsRequest(), metadata=operator
+                )
+                (budget,) = stats.llm_budget_remaining
+                seen = len(budget.points) if seen is None else seen
+                if len(budget.points) >= seen + count:
+                    return stats
+                await asyncio.sleep(0.05)
+
+        await after_samples(2)  # sampled with the peer before the failures
+        for _ in range(3):
+            with pytest.raises(grpc.aio.AioRpcError):
+                await client.recommendations.GetSimilarFilms(
+                    pb.GetSimilarFilmsRequest(film_id="nope")
+                )
+        stats = await after_samples(2)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert list(stats.unreachable_peers) == []
+    (line,) = (line for line in stats.rpc_errors_per_minute if line.label == GET_SIMILAR)
+    seconds = [point.time.ToNanoseconds() / 1e9 for point in line.points]
+    # Each point is a rate over the interval since the one before (the first: zero).
+    assert line.points[0].value == 0
+    failures = sum(
+        point.value * (end - start) / 60
+        for point, start, end in zip(line.points[1:], seconds, seconds[1:], strict=False)
+    )
+    assert math.isclose(failures, 3, rel_tol=1e-6), failures
