@@ -82,11 +82,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def BatchGetFilms(
         self, request: catalog_pb2.BatchGetFilmsRequest, context: grpc.aio.ServicerContext
     ) -> catalog_pb2.BatchGetFilmsResponse:
-        if not request.film_ids:
-            raise InvalidArgument({"film_ids": "at least one id is required"})
-        if len(request.film_ids) > MAX_BATCH_IDS:
-            raise InvalidArgument({"film_ids": f"at most {MAX_BATCH_IDS} ids"})
-        ids = required_uuids(request.film_ids, "film_ids")
+        ids = required_uuids(request.film_ids, "film_ids", at_most=MAX_BATCH_IDS)
         films = await self._reads.films(ids)
         return catalog_pb2.BatchGetFilmsResponse(
             films=[films[i] for i in ids if i in films],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from services.kit.errors import InvalidArgument
 
@@ -35,8 +35,13 @@ def page_size(
     return min(requested or default, maximum)
 
 
-def required_uuids(values: Iterable[str], field: str) -> list[str]:
-    """Each value checked as ``field[i]``, duplicates dropped, first-seen order kept."""
+def required_uuids(values: Sequence[str], field: str, at_most: int) -> list[str]:
+    """One to ``at_most`` ids, each checked as ``field[i]``; duplicates dropped, first-seen
+    order kept."""
+    if not values:
+        raise InvalidArgument({field: "at least one id is required"})
+    if len(values) > at_most:
+        raise InvalidArgument({field: f"at most {at_most} ids"})
     return list(
         dict.fromkeys(required_uuid(value, f"{field}[{i}]") for i, value in enumerate(values))
     )

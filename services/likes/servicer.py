@@ -134,11 +134,7 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
     async def BatchGetMyRatings(
         self, request: likes_pb2.BatchGetMyRatingsRequest, context: grpc.aio.ServicerContext
     ) -> likes_pb2.BatchGetMyRatingsResponse:
-        if not request.film_ids:
-            raise InvalidArgument({"film_ids": "at least one id is required"})
-        if len(request.film_ids) > MAX_MY_RATINGS_IDS:
-            raise InvalidArgument({"film_ids": f"at most {MAX_MY_RATINGS_IDS} ids"})
-        film_ids = required_uuids(request.film_ids, "film_ids")
+        film_ids = required_uuids(request.film_ids, "film_ids", at_most=MAX_MY_RATINGS_IDS)
         states = await self._store.film_states(caller().user_id, film_ids)
         response = likes_pb2.BatchGetMyRatingsResponse()
         for film_id in film_ids:
@@ -187,11 +183,7 @@ class LikesServicer(likes_pb2_grpc.LikesServiceServicer):
     async def GetFilmStats(
         self, request: likes_pb2.GetFilmStatsRequest, context: grpc.aio.ServicerContext
     ) -> likes_pb2.GetFilmStatsResponse:
-        if not request.film_ids:
-            raise InvalidArgument({"film_ids": "at least one id is required"})
-        if len(request.film_ids) > MAX_STATS_IDS:
-            raise InvalidArgument({"film_ids": f"at most {MAX_STATS_IDS} ids"})
-        film_ids = required_uuids(request.film_ids, "film_ids")
+        film_ids = required_uuids(request.film_ids, "film_ids", at_most=MAX_STATS_IDS)
         counted = await self._store.film_stats(film_ids)
         stats = []
         for film_id in film_ids:

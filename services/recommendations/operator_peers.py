@@ -15,11 +15,12 @@ embedded stack) counts nothing twice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
 import structlog
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 log = structlog.get_logger(__name__)
@@ -30,12 +31,16 @@ PEER_TIMEOUT_SECONDS = 2.0
 Sample = tuple[str, Mapping[str, str], float]
 
 
-def exposition_samples(text: str) -> Iterator[Sample]:
-    """The samples (name, labels, value) of a Prometheus text exposition; ValueError if
-    ``text`` is not one."""
-    for family in text_string_to_metric_families(text):
+def family_samples(families: Iterable[Metric]) -> Iterator[Sample]:
+    """The samples (name, labels, value) of metric families: a registry's, or a page's."""
+    for family in families:
         for sample in family.samples:
             yield sample.name, sample.labels, sample.value
+
+
+def exposition_samples(text: str) -> Iterator[Sample]:
+    """The samples of a Prometheus text exposition; ValueError if ``text`` is not one."""
+    return family_samples(text_string_to_metric_families(text))
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from services.recommendations.operator_peers import PeerReader
+from services.recommendations.operator_peers import PeerReader, Sample, family_samples
 
 #: The like-to-new-list latency: refreshes of this trigger, at these quantiles.
 LATENCY_TRIGGER = "event"
@@ -34,8 +34,6 @@ QUANTILES = (("p50", 0.5), ("p95", 0.95))
 #: RPC endings that are no failure of the server: OK, and a caller that gave up (a watch
 #: stream closed by leaving the page ends CANCELLED, each time).
 NOT_ERRORS = frozenset({"OK", "CANCELLED"})
-
-Labels = Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class Reading:
     unreachable: tuple[str, ...] = ()
 
     @classmethod
-    def of_samples(cls, moment: float, samples: Iterable[tuple[str, Labels, float]]) -> Reading:
+    def of_samples(cls, moment: float, samples: Iterable[Sample]) -> Reading:
         """The reading in Prometheus samples (name, labels, value), e.g. a registry's."""
         events: dict[str, float] = {}
         refreshes: dict[str, float] = {}
@@ -126,12 +124,6 @@ K = TypeVar("K", str, float)
 
 def _add(totals: dict[K, float], key: K, value: float) -> None:
     totals[key] = totals.get(key, 0.0) + value
-
-
-def registry_samples(registry: CollectorRegistry) -> Iterable[tuple[str, Labels, float]]:
-    for family in registry.collect():
-        for sample in family.samples:
-            yield sample.name, sample.labels, sample.value
 
 
 Point = tuple[float, float]  # (wall-clock time, value)
@@ -289,7 +281,7 @@ def grounding(pairs: Sequence[tuple[Reading, Reading]]) -> Series:
     return {"": points} if points else {}
 
 
-def _peer(moment: float, samples: Iterable[tuple[str, Labels, float]]) -> Reading:
+def _peer(moment: float, samples: Iterable[Sample]) -> Reading:
     """A peer's failed RPCs (what else it measures is for its own operators)."""
     return Reading(moment, rpc_errors=Reading.of_samples(moment, samples).rpc_errors)
 
@@ -322,7 +314,7 @@ class OperatorStats:
 
     def read(self) -> Reading:
         self._before_reading()
-        return Reading.of_samples(self._clock(), registry_samples(self._registry))
+        return Reading.of_samples(self._clock(), family_samples(self._registry.collect()))
 
     async def sample(self) -> Reading:
         """Adds a reading of this process's registry and of every peer, at one moment, to
